@@ -1,0 +1,79 @@
+"""The errors CostPrism raises, each with a stable code documented in ``docs/errors.md``.
+
+The tree::
+
+    CostPrismError                      code            exit
+    ├── UserError                                       1
+    │   ├── InputError                  input.*         1   a file can't be read as asked
+    │   ├── ValidationFailed            validation.failed 1 findings of severity error; nothing stored
+    │   ├── QueryError                  query.*         1   a cost query or filter that can't be run
+    │   └── LedgerError                 ledger.*        1   a ledger operation refused (shrink, version)
+    └── InternalError                   internal        2   a bug or an environment fault
+
+Messages name the thing, the bad value and the fix. Only the edges (CLI, API, web)
+translate these into exit codes or HTTP errors.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from costprism.ingest.findings import Finding
+
+
+class CostPrismError(Exception):
+    """Root of every error CostPrism raises on purpose."""
+
+    code = "error"
+    exit_code = 2
+
+    def __init__(self, message: str, *, code: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        if code is not None:
+            self.code = code
+
+
+class UserError(CostPrismError):
+    """The user asked for something that can't be done; the message says how to fix it."""
+
+    code = "user"
+    exit_code = 1
+
+
+class InputError(UserError):
+    """An input file is missing, unreadable or in no known format."""
+
+    code = "input.unreadable"
+
+
+class ValidationFailed(UserError):
+    """An import found errors; nothing was stored."""
+
+    code = "validation.failed"
+
+    def __init__(self, message: str, findings: Sequence[Finding], counts: dict[str, int]) -> None:
+        super().__init__(message)
+        self.findings = list(findings)
+        self.counts = counts
+
+
+class QueryError(UserError):
+    """A cost query, filter or group-by that can't be run as written."""
+
+    code = "query.invalid"
+
+
+class LedgerError(UserError):
+    """The ledger refused an operation (a suspicious shrink, an unknown version)."""
+
+    code = "ledger.refused"
+
+
+class InternalError(CostPrismError):
+    """Something CostPrism did not expect; a bug to report."""
+
+    code = "internal"
+    exit_code = 2

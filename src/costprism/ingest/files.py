@@ -1,0 +1,154 @@
+"""Finding the input files of an import and reading their headers.
+
+Accepts files, directories (searched recursively) and glob patterns; the formats are
+CSV, gzip CSV and Parquet, told apart by content (gzip magic, Parquet magic), not only
+by the file name.
+"""
+
+from __future__ import annotations
+
+import csv
+import glob
+import gzip
+import io
+import zlib
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import pyarrow.parquet as pq
+
+from costprism.errors import InputError
+
+FileFormat = Literal["csv", "csv.gz", "parquet"]
+
+_SUFFIXES = (".csv", ".csv.gz", ".parquet", ".pq")
+_HEADER_BYTES = 1 << 20
+
+
+@dataclass(frozen=True, kw_only=True)
+class InputFile:
+    path: Path
+    format: FileFormat
+    header: tuple[str, ...]
+    delimiter: str = ","
+
+    @property
+    def name(self) -> str:
+        return str(self.path)
+
+
+def discover(paths: Iterable[str | Path]) -> list[InputFile]:
+    """Every input file named by ``paths``, in a stable order, each with its header read."""
+    found: list[Path] = []
+    for raw in paths:
+        found.extend(_expand(str(raw)))
+    unique = sorted(dict.fromkeys(path.resolve() for path in found))
+    return [open_input(path) for path in unique]
+
+
+def open_input(path: Path) -> InputFile:
+    kind = sniff_format(path)
+    if kind == "parquet":
+        return InputFile(path=path, format=kind, header=_parquet_header(path))
+    header, delimiter = _csv_header(path, kind)
+    return InputFile(path=path, format=kind, header=header, delimiter=delimiter)
+
+
+def sniff_format(path: Path) -> FileFormat:
+    with path.open("rb") as handle:
+        magic = handle.read(4)
+    if magic[:2] == b"\x1f\x8b":
+        return "csv.gz"
+    if magic == b"PAR1":
+        return "parquet"
+    return "csv"
+
+
+def _expand(raw: str) -> list[Path]:
+    path = Path(raw)
+    if path.is_dir():
+        files = [p for p in path.rglob("*") if p.is_file() and _is_data_file(p)]
+        if not files:
+            raise InputError(
+                f"{raw}: the directory holds no .csv, .csv.gz or .parquet files",
+                code="input.empty_directory",
+            )
+        return files
+    if path.is_file():
+        return [path]
+    matches = [Path(m) for m in glob.glob(raw, recursive=True)]
+    files = [m for m in matches if m.is_file()]
+    if not files:
+        raise InputError(
+            f"{raw}: no such file, directory or matching glob; check the path",
+            code="input.not_found",
+        )
+    return files
+
+
+def _is_data_file(path: Path) -> bool:
+    return path.name.lower().endswith(_SUFFIXES)
+
+
+def _parquet_header(path: Path) -> tuple[str, ...]:
+    try:
+        return tuple(pq.read_schema(path).names)
+    except Exception as error:  # pyarrow raises several types for a damaged footer
+        raise InputError(
+            f"{path}: not a readable Parquet file ({error}); re-export the file",
+            code="input.bad_parquet",
+        ) from error
+
+
+def _csv_header(path: Path, kind: FileFormat) -> tuple[tuple[str, ...], str]:
+    text = _first_line(path, kind)
+    if not text.strip():
+        raise InputError(
+            f"{path}:1: the file is empty (no header line); export the data again",
+            code="input.empty_file",
+        )
+    delimiter = _delimiter(text)
+    names = next(csv.reader([text], delimiter=delimiter))
+    return tuple(name.strip().lstrip("\ufeff").strip() for name in names), delimiter
+
+
+def _first_line(path: Path, kind: FileFormat) -> str:
+    try:
+        raw = _head_bytes(path, kind)
+    except (OSError, EOFError, zlib.error) as error:
+        raise InputError(
+            f"{path}: can't read the start of the file ({error}); check that it is not damaged",
+            code="input.unreadable",
+        ) from error
+    line = raw.split(b"\n", 1)[0].rstrip(b"\r")
+    try:
+        return line.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise InputError(
+            f"{path}:1 column {error.start + 1}: the header is not UTF-8 "
+            f"(byte 0x{line[error.start]:02x}); re-save the file as UTF-8",
+            code="input.encoding",
+        ) from error
+
+
+def _head_bytes(path: Path, kind: FileFormat) -> bytes:
+    if kind == "csv.gz":
+        with gzip.open(path, "rb") as handle:
+            return handle.read(_HEADER_BYTES)
+    with path.open("rb") as handle:
+        return handle.read(_HEADER_BYTES)
+
+
+def _delimiter(header_line: str) -> str:
+    """The header's delimiter: a comma unless the line plainly uses another one."""
+    counts = {sep: header_line.count(sep) for sep in (",", ";", "\t", "|")}
+    best = max(counts, key=lambda sep: counts[sep])
+    return "," if counts[","] > 0 or counts[best] == 0 else best
+
+
+def csv_sample(path: Path, kind: FileFormat, lines: int = 2) -> list[list[str]]:
+    """The first ``lines`` records, for messages about a file's layout."""
+    text = _head_bytes(path, kind).decode("utf-8-sig", errors="replace")
+    return list(csv.reader(io.StringIO(text)))[:lines]

@@ -1,0 +1,441 @@
+"""An import from files to the ledger: detect, read, check, write slices, commit once.
+
+One call is the complete new content of every slice its files touch. Nothing is visible
+until the single commit at the end; an import with any error (outside ``--quarantine``)
+discards what it wrote and raises :class:`~costprism.errors.ValidationFailed`.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from costprism.errors import InputError, LedgerError, ValidationFailed
+from costprism.ingest.checks import Check
+from costprism.ingest.files import discover
+from costprism.ingest.findings import MAX_EXAMPLES, Finding, FindingReport
+from costprism.ingest.reader import (
+    ReadPlan,
+    count_findings,
+    finding_rows,
+    plan_read,
+    write_slices,
+)
+from costprism.ledger import EPOCH, Ledger, SliceId
+from costprism.ledger.quarantine import QUARANTINE_SCHEMA
+from costprism.ledger.store import SLICE_COLUMN
+
+Progress = Callable[[str, str], None]
+
+
+@dataclass(frozen=True, kw_only=True)
+class IngestOptions:
+    source: str
+    quarantine: bool = False
+    force: bool = False
+    memory_limit: str = "1GB"
+    threads: int | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class SliceChange:
+    slice: SliceId
+    dataset: str
+    rows: int
+    previous_rows: int | None
+
+
+@dataclass(frozen=True, kw_only=True)
+class FileSummary:
+    path: str
+    dataset: str
+    focus_version: str
+    rows: int
+    rejected: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class IngestResult:
+    ingest_id: int | None
+    versions: dict[str, int]
+    files: tuple[FileSummary, ...]
+    slices: tuple[SliceChange, ...]
+    report: FindingReport
+
+    @property
+    def rows(self) -> int:
+        return sum(f.rows for f in self.files)
+
+    @property
+    def rejected(self) -> int:
+        return sum(f.rejected for f in self.files)
+
+
+def connect(options: IngestOptions) -> duckdb.DuckDBPyConnection:
+    connection = duckdb.connect()
+    connection.execute("SET TimeZone = 'UTC'")
+    connection.execute(f"SET memory_limit = '{options.memory_limit}'")
+    connection.execute("SET preserve_insertion_order = true")
+    if options.threads:
+        connection.execute(f"SET threads = {int(options.threads)}")
+    return connection
+
+
+def validate(
+    paths: Iterable[str | Path], options: IngestOptions, progress: Progress | None = None
+) -> IngestResult:
+    """A dry run: every finding of an import, nothing stored."""
+    connection = connect(options)
+    plans = [plan_read(f, connection) for f in discover(paths)]
+    run = _Run(plans=plans, connection=connection, options=options, ingest_id=0)
+    run.check(progress)
+    return run.result(versions={}, ingest_id=None)
+
+
+def ingest(
+    paths: Iterable[str | Path],
+    ledger: Ledger,
+    options: IngestOptions,
+    progress: Progress | None = None,
+) -> IngestResult:
+    """Import files as the complete new content of the slices they touch, in one commit."""
+    _check_source_name(options.source)
+    connection = connect(options)
+    plans = [plan_read(f, connection) for f in discover(paths)]
+    with ledger.lock.hold() as ingest_id:
+        run = _Run(plans=plans, connection=connection, options=options, ingest_id=ingest_id)
+        run.check(progress)
+        run.refuse_if_failed()
+        stagings: dict[str, Path] = {}
+        try:
+            for dataset in run.datasets:
+                stagings[dataset] = ledger.table(dataset).staging(ingest_id)
+            run.write(stagings, progress)
+            changes = run.slice_changes(ledger, stagings)
+            versions = _commit(ledger, run, stagings, changes)
+        finally:
+            for staging in stagings.values():
+                shutil.rmtree(staging, ignore_errors=True)
+        run.store_quarantine(ledger, versions)
+        return run.result(versions=versions, ingest_id=ingest_id, changes=changes)
+
+
+@dataclass
+class _Run:
+    """The state of one import while its files go through the two passes."""
+
+    plans: Sequence[ReadPlan]
+    connection: duckdb.DuckDBPyConnection
+    options: IngestOptions
+    ingest_id: int
+    report: FindingReport = field(default_factory=FindingReport)
+    summaries: list[FileSummary] = field(default_factory=list)
+
+    @property
+    def datasets(self) -> list[str]:
+        return sorted({plan.dataset for plan in self.plans})
+
+    @property
+    def failed(self) -> bool:
+        return self.report.errors > 0 and not self.options.quarantine
+
+    def check(self, progress: Progress | None) -> None:
+        """Pass one over every file: counts per rule, then the first lines with findings."""
+        self._header_findings()
+        found: list[tuple[ReadPlan, list[int]]] = []
+        for plan in self.plans:
+            if progress:
+                progress("checking", plan.file.name)
+            rows, rejected, counts = count_findings(plan, self.connection)
+            if rows == 0:
+                raise InputError(
+                    f"{plan.file.name}:2: the file has a header but no data rows; "
+                    "export a billing period with charges",
+                    code="input.no_rows",
+                )
+            for check, count in zip(plan.checks, counts, strict=True):
+                if count:
+                    self.report.count(check.severity, check.rule, count)
+            self.summaries.append(
+                FileSummary(
+                    path=plan.file.name,
+                    dataset=plan.dataset,
+                    focus_version=plan.detection.version,
+                    rows=rows - rejected,
+                    rejected=rejected,
+                )
+            )
+            found.append((plan, counts))
+        for severity in ("error", "warning"):
+            for plan, counts in found:
+                self._examples(plan, counts, severity)
+
+    def _examples(self, plan: ReadPlan, counts: list[int], severity: str) -> None:
+        room = MAX_EXAMPLES - len(self.report.examples)
+        failing = [
+            c for c, n in zip(plan.checks, counts, strict=True) if n and c.severity == severity
+        ]
+        if room <= 0 or not failing:
+            return
+        for ordinal, hits, raw in finding_rows(plan, self.connection, failing, room):
+            for check in hits[: MAX_EXAMPLES - len(self.report.examples)]:
+                source = plan.source_of(check.column)
+                self.report.examples.append(
+                    Finding(
+                        file=plan.file.name,
+                        line=plan.line_of(ordinal),
+                        column=check.column,
+                        value=raw.get(source) if source else None,
+                        rule=check.rule,
+                        severity=check.severity,
+                        message=check.message,
+                        hint=check.hint,
+                    )
+                )
+
+    def _header_findings(self) -> None:
+        for plan in self.plans:
+            for name in plan.detection.unknown:
+                self._header_warning(
+                    plan,
+                    name,
+                    "unknown-column",
+                    f"{name} is not a FOCUS column; kept as x_{name}",
+                    f"rename it x_{name} in the export to mark it as custom",
+                )
+            for old, new in plan.detection.renamed.items():
+                if old.strip().lstrip("\ufeff") != new:
+                    self._header_warning(
+                        plan,
+                        old,
+                        "renamed-column",
+                        f"{old} read as {new}",
+                        f"name the column {new}",
+                    )
+
+    def _header_warning(
+        self, plan: ReadPlan, column: str, rule: str, message: str, hint: str
+    ) -> None:
+        self.report.add(
+            Finding(
+                file=plan.file.name,
+                line=1,
+                column=column,
+                value=None,
+                rule=rule,
+                severity="warning",
+                message=message,
+                hint=hint,
+            )
+        )
+
+    def refuse_if_failed(self) -> None:
+        if self.failed:
+            counts = self.report.per_rule("error")
+            raise ValidationFailed(
+                f"the import has {self.report.errors} error(s) ({_rule_counts(counts)}); "
+                "nothing was stored. Fix the files, or import the valid rows with --quarantine",
+                findings=[f for f in self.report.examples if f.severity == "error"],
+                counts=counts,
+            )
+
+    def write(self, stagings: dict[str, Path], progress: Progress | None) -> None:
+        """Pass two over every file: typed rows into the staging folder of their dataset."""
+        for index, plan in enumerate(self.plans):
+            if progress:
+                progress("writing", plan.file.name)
+            write_slices(
+                plan,
+                self.connection,
+                stagings[plan.dataset],
+                source=self.options.source,
+                ingest_id=self.ingest_id,
+                file_index=index,
+                skip_invalid=self.options.quarantine and self.report.errors > 0,
+            )
+
+    def slice_changes(self, ledger: Ledger, stagings: dict[str, Path]) -> list[SliceChange]:
+        changes = []
+        for dataset, staging in stagings.items():
+            table = ledger.table(dataset)
+            previous = table.slice_rows()
+            ids = _slice_ids(self.connection, staging, dataset, self.options.source)
+            for key, rows in sorted(table.staged_rows(staging).items()):
+                changes.append(
+                    SliceChange(
+                        slice=ids[key], dataset=dataset, rows=rows, previous_rows=previous.get(key)
+                    )
+                )
+        if not any(c.rows for c in changes):
+            raise InputError("no valid rows to import; see the findings", code="input.no_rows")
+        self._refuse_shrink(changes)
+        return changes
+
+    def _refuse_shrink(self, changes: list[SliceChange]) -> None:
+        shrunk = [c for c in changes if c.previous_rows and c.rows * 2 < c.previous_rows]
+        if shrunk and not self.options.force:
+            listed = "; ".join(
+                f"{c.slice.source}/{c.slice.billing_account_id}/{c.slice.period[:7]}: "
+                f"{c.previous_rows} → {c.rows} rows"
+                for c in shrunk
+            )
+            raise LedgerError(
+                f"the import would shrink {len(shrunk)} slice(s) by more than half ({listed}); "
+                "a truncated export must not replace a full one — check the files, or pass "
+                "--force to replace them anyway",
+                code="ledger.shrink",
+            )
+
+    def store_quarantine(self, ledger: Ledger, versions: dict[str, int]) -> None:
+        """Keep the rejected rows, raw, with their findings (``--quarantine`` only)."""
+        if not (self.options.quarantine and self.report.errors):
+            return
+        table = ledger.quarantine
+        staging = table.staging(self.ingest_id)
+        now = datetime.now(UTC)
+        for plan in self.plans:
+            rejected = finding_rows(plan, self.connection, plan.errors, None)
+            if rejected:
+                key = SliceId(
+                    source=self.options.source,
+                    billing_account_id=plan.file.name,
+                    billing_period_start=EPOCH,
+                ).key
+                folder = staging / f"{SLICE_COLUMN}={key}"
+                folder.mkdir(parents=True, exist_ok=True)
+                pq.write_table(
+                    _quarantine_table(plan, rejected, self.options.source, self.ingest_id, now),
+                    folder / f"part-{self.ingest_id:08d}.parquet",
+                )
+        versions["quarantine"] = table.commit_staged(
+            staging, {"ingest_id": self.ingest_id, "source": self.options.source}, []
+        )
+
+    def result(
+        self,
+        *,
+        versions: dict[str, int],
+        ingest_id: int | None,
+        changes: Sequence[SliceChange] = (),
+    ) -> IngestResult:
+        return IngestResult(
+            ingest_id=ingest_id,
+            versions=versions,
+            files=tuple(self.summaries),
+            slices=tuple(changes),
+            report=self.report,
+        )
+
+
+def _slice_ids(
+    connection: duckdb.DuckDBPyConnection, staging: Path, dataset: str, source: str
+) -> dict[str, SliceId]:
+    if dataset == "contract_commitment":
+        only = SliceId(source=source, billing_account_id="", billing_period_start=EPOCH)
+        return {only.key: only}
+    rows = connection.execute(
+        f"SELECT DISTINCT {SLICE_COLUMN}, BillingAccountId, BillingPeriodStart FROM read_parquet("
+        f"'{staging}/*/*.parquet', hive_partitioning = true)"
+    ).fetchall()
+    return {
+        key: SliceId(source=source, billing_account_id=account, billing_period_start=period)
+        for key, account, period in rows
+    }
+
+
+def _commit(
+    ledger: Ledger, run: _Run, stagings: dict[str, Path], changes: Sequence[SliceChange]
+) -> dict[str, int]:
+    versions = {}
+    for dataset, staging in stagings.items():
+        mine = [c for c in changes if c.dataset == dataset]
+        if not mine:
+            continue
+        extras: dict[str, pa.Field] = {}
+        for plan in run.plans:
+            if plan.dataset == dataset:
+                extras.update({f.name: f for f in plan.extra_fields})
+        versions[dataset] = ledger.table(dataset).commit_staged(
+            staging, _commit_metadata(run, mine), list(extras.values())
+        )
+    return versions
+
+
+def _commit_metadata(run: _Run, changes: Sequence[SliceChange]) -> dict[str, Any]:
+    return {
+        "ingest_id": run.ingest_id,
+        "source": run.options.source,
+        "files": [f.path for f in run.summaries],
+        "rows": sum(c.rows for c in changes),
+        "warnings": run.report.per_rule("warning"),
+        "rejected": sum(f.rejected for f in run.summaries),
+        "slices": [
+            {
+                "key": c.slice.key,
+                "source": c.slice.source,
+                "billing_account_id": c.slice.billing_account_id,
+                "billing_period_start": c.slice.period,
+                "rows": c.rows,
+                "previous_rows": c.previous_rows,
+            }
+            for c in changes
+        ],
+    }
+
+
+def _quarantine_table(
+    plan: ReadPlan,
+    rejected: list[tuple[int, list[Check], dict[str, str | None]]],
+    source: str,
+    ingest_id: int,
+    now: datetime,
+) -> pa.Table:
+    findings = [
+        json.dumps(
+            [
+                {
+                    "rule": c.rule,
+                    "column": c.column,
+                    "value": raw.get(plan.source_of(c.column) or ""),
+                    "message": c.message,
+                    "hint": c.hint,
+                }
+                for c in hits
+            ]
+        )
+        for _, hits, raw in rejected
+    ]
+    n = len(rejected)
+    return pa.table(
+        {
+            "x_SourceId": [source] * n,
+            "x_IngestId": [ingest_id] * n,
+            "file": [plan.file.name] * n,
+            "line": [plan.line_of(ordinal) for ordinal, _, _ in rejected],
+            "row": [list(raw.items()) for _, _, raw in rejected],
+            "findings": findings,
+            "quarantined_at": [now] * n,
+        },
+        schema=QUARANTINE_SCHEMA,
+    )
+
+
+def _rule_counts(counts: dict[str, int]) -> str:
+    return ", ".join(f"{rule}: {n}" for rule, n in counts.items())
+
+
+def _check_source_name(source: str) -> None:
+    if not source or not all(c.isalnum() or c in "-_." for c in source):
+        raise InputError(
+            f"source name {source!r} is not allowed; use letters, digits, '-', '_' or '.'",
+            code="input.bad_source",
+        )

@@ -1,0 +1,310 @@
+"""The FOCUS reader: plans, checks and writes one input file, all inside DuckDB.
+
+DuckDB parses the file (CSV, gzip CSV or Parquet) in parallel. Two passes, no Python per
+row: :func:`count_findings` evaluates every validation check as an aggregate;
+:func:`write_slices` casts every column to its ledger type and writes Parquet partitioned
+by slice key. Only when findings exist does :func:`finding_rows` look for the lines that
+hold them. Memory stays bounded by DuckDB's ``memory_limit``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from costprism.errors import InputError
+from costprism.focus import (
+    CONTRACT_COMMITMENT_COLUMNS,
+    ROW_ORDINAL_BITS,
+    ColumnSpec,
+    HeaderDetection,
+    detect_header,
+    ledger_columns,
+)
+from costprism.ingest.checks import (
+    NULL_LITERALS,
+    Check,
+    ColumnPlan,
+    checks_for,
+    literal,
+    period_checks,
+    quote,
+    typed_expression,
+)
+from costprism.ingest.files import InputFile
+from costprism.ledger.store import EPOCH, SLICE_COLUMN, SliceId
+
+BATCH_ROWS = 122_880
+_PERIODS = (("ChargePeriodStart", "ChargePeriodEnd"), ("BillingPeriodStart", "BillingPeriodEnd"))
+_RESERVED = frozenset({"x_SourceId", "x_IngestId", "x_RowId", "x_Slice"})
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReadPlan:
+    """What will be read from one file and how it will be checked."""
+
+    file: InputFile
+    detection: HeaderDetection
+    columns: tuple[ColumnPlan, ...]
+    extras: tuple[tuple[str, str], ...]  # (ledger name, input name)
+    errors: tuple[Check, ...]
+    warnings: tuple[Check, ...]
+
+    @property
+    def dataset(self) -> str:
+        return self.detection.dataset
+
+    @property
+    def checks(self) -> tuple[Check, ...]:
+        return self.errors + self.warnings
+
+    @property
+    def extra_fields(self) -> list[pa.Field]:
+        return [pa.field(name, pa.string()) for name, _ in self.extras]
+
+    def line_of(self, ordinal: int) -> int:
+        """The 1-based line of a data row (CSV: after the header line)."""
+        return ordinal + 2 if self.file.format != "parquet" else ordinal + 1
+
+    def source_of(self, column: str | None) -> str | None:
+        """The input header name a ledger column is read from."""
+        for plan in self.columns:
+            if plan.spec.name == column and plan.source:
+                return plan.source[1:-1].replace('""', '"')
+        return None
+
+
+def plan_read(file: InputFile, connection: duckdb.DuckDBPyConnection) -> ReadPlan:
+    """Detect the file's FOCUS version and dataset and plan its columns and checks."""
+    detection = detect_header(file.header)
+    _refuse_bad_header(file, detection)
+    source_types = _source_types(file, connection)
+    present = _present_columns(file, detection)
+    specs = (
+        CONTRACT_COMMITMENT_COLUMNS
+        if detection.dataset == "contract_commitment"
+        else ledger_columns()
+    )
+    columns = tuple(_column_plan(spec, present, source_types) for spec in specs)
+    extras = _extras(file, detection)
+    checks = [check for plan in columns for check in checks_for(plan)]
+    by_name = {plan.spec.name: plan for plan in columns if plan.source}
+    checks += period_checks(
+        [(by_name[a], by_name[b]) for a, b in _PERIODS if a in by_name and b in by_name]
+    )
+    return ReadPlan(
+        file=file,
+        detection=detection,
+        columns=columns,
+        extras=extras,
+        errors=tuple(c for c in checks if c.severity == "error"),
+        warnings=tuple(c for c in checks if c.severity == "warning"),
+    )
+
+
+def count_findings(
+    plan: ReadPlan, connection: duckdb.DuckDBPyConnection
+) -> tuple[int, int, list[int]]:
+    """Pass one: rows, rows with an error, and per check (errors, then warnings) its count."""
+    failing = " OR ".join(f"coalesce({c.condition}, false)" for c in plan.errors) or "false"
+    counts = "".join(f", count_if({c.condition})" for c in plan.checks)
+    sql = f"SELECT count(*), count_if({failing}){counts} FROM {_relation(plan.file)}"
+    row = _fetch_one(plan, connection, sql)
+    return int(row[0]), int(row[1] or 0), [int(n or 0) for n in row[2:]]
+
+
+def finding_rows(
+    plan: ReadPlan,
+    connection: duckdb.DuckDBPyConnection,
+    checks: Sequence[Check],
+    limit: int | None,
+) -> list[tuple[int, list[Check], dict[str, str | None]]]:
+    """Rows failing any of ``checks``: (ordinal, the checks they fail, raw values), in order."""
+    if not checks:
+        return []
+    flags = ", ".join(f"coalesce({c.condition}, false) AS _f{i}" for i, c in enumerate(checks))
+    raw = ", ".join(
+        f"CAST({quote(n)} AS VARCHAR) AS {quote('_raw_' + n)}" for n in plan.file.header
+    )
+    any_flag = " OR ".join(f"_f{i}" for i in range(len(checks)))
+    sql = (
+        f"SELECT * FROM (SELECT row_number() OVER () - 1 AS _ordinal, {flags}, {raw} "
+        f"FROM {_relation(plan.file)}) WHERE {any_flag} ORDER BY _ordinal"
+        + (f" LIMIT {int(limit)}" if limit is not None else "")
+    )
+    found = []
+    for batch in _stream(plan, connection, sql):
+        for row in batch.to_pylist():
+            hits = [c for i, c in enumerate(checks) if row[f"_f{i}"]]
+            values = {n: row["_raw_" + n] for n in plan.file.header}
+            found.append((int(row["_ordinal"]), hits, values))
+    return found
+
+
+def write_slices(
+    plan: ReadPlan,
+    connection: duckdb.DuckDBPyConnection,
+    target: Path,
+    *,
+    source: str,
+    ingest_id: int,
+    file_index: int,
+    skip_invalid: bool,
+) -> None:
+    """Pass two: the typed rows as Parquet under ``target``, one folder per slice key.
+
+    ``x_RowId`` is the ingest id in the high bits, the file's index and a per-file counter
+    below: unique in the ledger, stable for as long as the slice is not re-imported.
+    """
+    connection.execute("CREATE OR REPLACE TEMPORARY SEQUENCE costprism_rows START 0 MINVALUE 0")
+    typed = [f"{typed_expression(c)} AS {quote(c.spec.name)}" for c in plan.columns]
+    extras = [f"CAST({quote(src)} AS VARCHAR) AS {quote(name)}" for name, src in plan.extras]
+    base = (ingest_id << ROW_ORDINAL_BITS) + (file_index << 28)
+    own = [
+        f"{literal(source)} AS x_SourceId",
+        f"CAST({ingest_id} AS BIGINT) AS x_IngestId",
+        f"CAST({base} AS BIGINT) + nextval('costprism_rows') AS x_RowId",
+    ]
+    where = ""
+    if skip_invalid and plan.errors:
+        failing = " OR ".join(f"coalesce({c.condition}, false)" for c in plan.errors)
+        where = f"WHERE NOT ({failing})"
+    sql = (
+        f"COPY (SELECT *, {slice_key_sql(plan.dataset, source)} AS {SLICE_COLUMN} FROM "
+        f"(SELECT {', '.join([*typed, *extras, *own])} FROM {_relation(plan.file)} {where})) "
+        f"TO {literal(str(target))} (FORMAT parquet, COMPRESSION zstd, "
+        f"PARTITION_BY ({SLICE_COLUMN}), OVERWRITE_OR_IGNORE, "
+        f"FILENAME_PATTERN 'part-{ingest_id:08d}-{file_index:04d}-{{uuid}}')"
+    )
+    _fetch_one(plan, connection, sql)
+
+
+def slice_key_sql(dataset: str, source: str) -> str:
+    """SQL computing :attr:`costprism.ledger.SliceId.key` for each row."""
+    if dataset == "contract_commitment":
+        key = SliceId(source=source, billing_account_id="", billing_period_start=EPOCH).key
+        return literal(key)
+    period = "strftime(BillingPeriodStart, '%Y-%m-%d')"
+    return (
+        f"{period} || '-' || substr(md5({literal(source)} || chr(31) || BillingAccountId "
+        f"|| chr(31) || {period}), 1, 16)"
+    )
+
+
+def _fetch_one(plan: ReadPlan, connection: duckdb.DuckDBPyConnection, sql: str) -> tuple[Any, ...]:
+    try:
+        row = connection.execute(sql).fetchone()
+    except duckdb.Error as error:
+        raise _input_error(plan.file, error) from error
+    assert row is not None
+    return tuple(row)
+
+
+def _stream(
+    plan: ReadPlan, connection: duckdb.DuckDBPyConnection, sql: str
+) -> Iterator[pa.RecordBatch]:
+    try:
+        yield from connection.execute(sql).to_arrow_reader(BATCH_ROWS)
+    except duckdb.Error as error:
+        raise _input_error(plan.file, error) from error
+
+
+def _relation(file: InputFile) -> str:
+    path = literal(str(file.path))
+    if file.format == "parquet":
+        return f"read_parquet({path})"
+    columns = ", ".join(f"{literal(name)}: 'VARCHAR'" for name in file.header)
+    compression = "gzip" if file.format == "csv.gz" else "none"
+    nulls = ", ".join(literal(v) for v in ("", *NULL_LITERALS))
+    return (
+        f"read_csv({path}, header = true, auto_detect = false, columns = {{{columns}}}, "
+        f"delim = {literal(file.delimiter)}, quote = '\"', escape = '\"', "
+        f"nullstr = [{nulls}], compression = '{compression}', strict_mode = true, "
+        f"max_line_size = 16777216)"
+    )
+
+
+def _source_types(file: InputFile, connection: duckdb.DuckDBPyConnection) -> dict[str, str]:
+    if file.format != "parquet":
+        return dict.fromkeys(file.header, "VARCHAR")
+    rows = connection.execute(f"DESCRIBE SELECT * FROM {_relation(file)}").fetchall()
+    return {str(row[0]): str(row[1]) for row in rows}
+
+
+def _present_columns(file: InputFile, detection: HeaderDetection) -> dict[str, str]:
+    """Canonical column name → the header name it is read from."""
+    present: dict[str, str] = {}
+    for name in file.header:
+        canonical = detection.renamed.get(name, name)
+        present.setdefault(canonical, name)
+    return present
+
+
+def _column_plan(
+    spec: ColumnSpec, present: dict[str, str], source_types: dict[str, str]
+) -> ColumnPlan:
+    source_name = present.get(spec.name)
+    if source_name is None:
+        return ColumnPlan(spec=spec, source=None)
+    return ColumnPlan(
+        spec=spec, source=quote(source_name), source_type=source_types.get(source_name, "VARCHAR")
+    )
+
+
+def _extras(file: InputFile, detection: HeaderDetection) -> tuple[tuple[str, str], ...]:
+    kept = [(name, name) for name in detection.extension if name not in _RESERVED]
+    kept += [(f"x_{name}", name) for name in detection.unknown]
+    kept += [(f"x_input_{name}", name) for name in detection.extension if name in _RESERVED]
+    return tuple(kept)
+
+
+def _refuse_bad_header(file: InputFile, detection: HeaderDetection) -> None:
+    if len(file.header) == 1 and file.delimiter == ",":
+        raise InputError(
+            f"{file.name}:1: the header has a single column {file.header[0][:80]!r}; "
+            "the file is not comma-separated — export it as CSV with ',' between fields",
+            code="input.delimiter",
+        )
+    if detection.duplicates:
+        raise InputError(
+            f"{file.name}:1: the header repeats column(s) {', '.join(detection.duplicates)}; "
+            "each column may appear once — remove the duplicates",
+            code="input.duplicate_columns",
+        )
+    if detection.missing_mandatory:
+        raise InputError(
+            f"{file.name}:1: missing mandatory columns for FOCUS {detection.version} "
+            f"({detection.dataset.replace('_', ' ')}): {', '.join(detection.missing_mandatory)}; "
+            "export the full FOCUS dataset (a column subset can't be imported)",
+            code="input.missing_columns",
+        )
+
+
+def _input_error(file: InputFile, error: duckdb.Error) -> InputError:
+    text = str(error)
+    line = re.search(r"[Ll]ine:?\s*(\d+)", text)
+    where = f"{file.name}:{line.group(1)}" if line else file.name
+    summary = text.strip().splitlines()[0][:300]
+    return InputError(
+        f"{where}: the file can't be read ({summary}); {_fix_for(text)}",
+        code="input.unreadable",
+    )
+
+
+def _fix_for(text: str) -> str:
+    lowered = text.lower()
+    if "unicode" in lowered or "utf" in lowered:
+        return "re-save the file as UTF-8"
+    if "gzip" in lowered or "inflate" in lowered or "compress" in lowered:
+        return "the compressed file is damaged or truncated; download it again"
+    if "maximum line size" in lowered:
+        return "a field is larger than 16 MB; check the export"
+    if "expected" in lowered and "columns" in lowered:
+        return "a row has a different number of fields than the header; check quoting"
+    return "check that the file is complete and in FOCUS CSV or Parquet form"
