@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Literal, cast, get_args
 
 TagStyle = Literal["pascal", "label"]
@@ -592,3 +592,65 @@ NORTHWIND = Company(
     monthly_charges=MONTHLY_CHARGES,
     anomalies=ANOMALIES,
 )
+
+
+def tag_json(
+    company: Company, style: TagStyle, team: str, environment: str, variant: int
+) -> str | None:
+    """Tags as Northwind's engineers set them on one resource.
+
+    ``variant``: 0 tagged well, 1 untagged, 2 without the team key, 3/4 a misspelled team,
+    5/6 a misspelled environment. Label style (GCP, Skyglass) is lowercase throughout.
+    """
+    if variant == 1:
+        return None
+    info = next(t for t in company.teams if t.key == team)
+    pascal = style == "pascal"
+    if variant in (3, 4):
+        team = TEAM_MISSPELLINGS[team][variant - 3 if pascal else 1]
+    if variant in (5, 6):
+        environment = ENVIRONMENT_MISSPELLINGS[environment][variant - 5 if pascal else 1]
+    tags = {"team": team, "product": info.product}
+    if pascal:
+        tags |= {"CostCenter": info.cost_center, "Environment": environment}
+    else:
+        tags |= {"cost-center": info.cost_center.lower(), "environment": environment}
+    if variant == 2:
+        del tags["team"]
+    return json.dumps(tags, separators=(",", ":"))
+
+
+def summary(company: Company) -> dict[str, object]:
+    """What a person reading the demo needs: accounts, teams, products, tag conventions."""
+    names = {p.key: p for p in company.providers}
+    return {
+        "name": company.name,
+        "billing_accounts": [
+            {"ProviderName": names[a.provider].name, "BillingAccountId": a.id,
+             "BillingAccountName": a.name, "BillingAccountType": a.type,
+             "BillingCurrency": a.currency}
+            for a in company.billing_accounts
+        ],
+        "sub_accounts": [
+            {"ProviderName": names[s.provider].name, "BillingAccountId": s.billing_account_id,
+             "SubAccountId": s.id, "SubAccountName": s.name,
+             "SubAccountType": names[s.provider].sub_account_type, "team": s.team,
+             "environment": s.environment, "regions": list(s.regions), "shared": s.shared}
+            for s in company.sub_accounts
+        ],
+        "teams": [asdict(t) for t in company.teams],
+        "products": [asdict(p) for p in company.products],
+        "cost_centers": [asdict(c) for c in company.cost_centers],
+        "environments": list(company.environments),
+        "commitments": [
+            {"ProviderName": names[c.provider].name, "CommitmentDiscountId": c.id,
+             "CommitmentDiscountName": c.name, "CommitmentDiscountType": c.type,
+             "CommitmentDiscountCategory": c.category}
+            for c in company.commitments
+        ],
+        "tag_keys": {
+            p.name: ["team", "product", "CostCenter", "Environment"] if p.tag_style == "pascal"
+            else ["team", "product", "cost-center", "environment"]
+            for p in company.providers
+        },
+    }  # fmt: skip

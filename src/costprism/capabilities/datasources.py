@@ -1,0 +1,154 @@
+"""What the ledger holds: slices, their versions, and the import history behind them."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from costprism.engine.backends import LedgerView
+from costprism.engine.filters import Filter
+from costprism.engine.query import restrict
+from costprism.ledger import CommitInfo, Ledger, SliceId
+
+
+@dataclass(frozen=True, kw_only=True)
+class SliceSummary:
+    """One slice in the current (or as-of) version, with its totals per currency."""
+
+    source: str
+    billing_account_id: str
+    billing_period_start: datetime
+    billing_currency: str
+    rows: int
+    billed_cost: Decimal
+    effective_cost: Decimal
+    version: int | None
+    imported_at: datetime | None
+
+    def record(self) -> dict[str, Any]:
+        return {
+            "source": self.source,
+            "BillingAccountId": self.billing_account_id,
+            "BillingPeriodStart": self.billing_period_start.date().isoformat(),
+            "BillingCurrency": self.billing_currency,
+            "rows": self.rows,
+            "BilledCost": float(self.billed_cost),
+            "EffectiveCost": float(self.effective_cost),
+            "version": self.version,
+            "imported_at": self.imported_at.isoformat() if self.imported_at else None,
+        }
+
+
+@dataclass(frozen=True, kw_only=True)
+class SliceVersion:
+    """One commit that wrote a slice."""
+
+    version: int
+    committed_at: datetime
+    ingest_id: int | None
+    source: str
+    billing_account_id: str
+    billing_period_start: str
+    rows: int
+    previous_rows: int | None
+    files: tuple[str, ...]
+    current: bool
+
+    def record(self) -> dict[str, Any]:
+        return {
+            "version": self.version,
+            "committed_at": self.committed_at.isoformat(),
+            "ingest_id": self.ingest_id,
+            "source": self.source,
+            "BillingAccountId": self.billing_account_id,
+            "BillingPeriodStart": self.billing_period_start,
+            "rows": self.rows,
+            "previous_rows": self.previous_rows,
+            "files": list(self.files),
+            "current": self.current,
+        }
+
+
+def list_slices(
+    ledger: Ledger, view: LedgerView, scope: Sequence[Filter] = ()
+) -> list[SliceSummary]:
+    """Every slice of the viewed version: rows and totals per currency, when it was written."""
+    costs = restrict(view.costs, scope)
+    keys = ["x_SourceId", "BillingAccountId", "BillingPeriodStart", "BillingCurrency"]
+    grouped = (
+        costs.group_by(keys)
+        .aggregate(
+            rows=costs.count(),
+            billed=costs.BilledCost.sum(),
+            effective=costs.EffectiveCost.sum(),
+        )
+        .order_by(keys)
+    )
+    written = _last_writes(ledger.costs.history(), view.version)
+    summaries = []
+    for row in grouped.to_pyarrow().to_pylist():
+        key = SliceId(
+            source=row["x_SourceId"],
+            billing_account_id=row["BillingAccountId"],
+            billing_period_start=row["BillingPeriodStart"],
+        ).key
+        commit = written.get(key)
+        summaries.append(
+            SliceSummary(
+                source=row["x_SourceId"],
+                billing_account_id=row["BillingAccountId"],
+                billing_period_start=row["BillingPeriodStart"],
+                billing_currency=row["BillingCurrency"],
+                rows=int(row["rows"]),
+                billed_cost=row["billed"] or Decimal(0),
+                effective_cost=row["effective"] or Decimal(0),
+                version=commit.version if commit else None,
+                imported_at=commit.timestamp if commit else None,
+            )
+        )
+    return summaries
+
+
+def slice_history(
+    ledger: Ledger, *, source: str | None = None, period: str | None = None
+) -> list[SliceVersion]:
+    """Every commit that wrote a slice of ``source`` in billing period ``period`` (YYYY-MM)."""
+    commits = ledger.costs.history()
+    current = _last_writes(commits, None)
+    found = []
+    for commit in sorted(commits, key=lambda c: c.version):
+        for written in commit.metadata.get("slices", []):
+            if source and written["source"] != source:
+                continue
+            if period and not written["billing_period_start"].startswith(period):
+                continue
+            latest = current.get(written["key"])
+            found.append(
+                SliceVersion(
+                    version=commit.version,
+                    committed_at=commit.timestamp,
+                    ingest_id=commit.metadata.get("ingest_id"),
+                    source=written["source"],
+                    billing_account_id=written["billing_account_id"],
+                    billing_period_start=written["billing_period_start"],
+                    rows=int(written["rows"]),
+                    previous_rows=written.get("previous_rows"),
+                    files=tuple(commit.metadata.get("files", [])),
+                    current=latest is not None and latest.version == commit.version,
+                )
+            )
+    return found
+
+
+def _last_writes(commits: Sequence[CommitInfo], as_of: int | None) -> dict[str, CommitInfo]:
+    """Slice key → the newest commit (up to ``as_of``) that wrote it."""
+    latest: dict[str, CommitInfo] = {}
+    for commit in sorted(commits, key=lambda c: c.version):
+        if as_of is not None and commit.version > as_of:
+            break
+        for written in commit.metadata.get("slices", []):
+            latest[written["key"]] = commit
+    return latest

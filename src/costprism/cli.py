@@ -1,0 +1,371 @@
+"""The ``costprism`` command: parse arguments, call a capability, render the answer.
+
+Errors become exit codes here and only here: 0 success, 1 user error (bad input, bad
+arguments), 2 internal error. A user never sees a traceback unless ``COSTPRISM_DEBUG=1``.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import sys
+from collections.abc import Callable, Sequence
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import typer
+from typer._click.exceptions import ClickException
+from rich.console import Console
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from costprism.capabilities.datasources import list_slices, slice_history
+from costprism.capabilities.reporting import cost_report
+from costprism.engine.backends import EngineName, open_ledger
+from costprism.engine.filters import parse_filters
+from costprism.engine.query import GRANULARITIES, CostQuery
+from costprism.errors import CostPrismError, InputError, UserError
+from costprism.ingest.findings import FindingReport
+from costprism.ingest.pipeline import IngestOptions, IngestResult, ingest, validate
+from costprism.ledger import Ledger
+from costprism.settings import resolve_home
+
+app = typer.Typer(
+    name="costprism",
+    help="CostPrism: every provider's bill in one FOCUS ledger.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+demo_app = typer.Typer(help="The demo company.", no_args_is_help=True)
+app.add_typer(demo_app, name="demo")
+
+out = Console(width=None if sys.stdout.isatty() else 240)
+err = Console(stderr=True, width=None if sys.stderr.isatty() else 240)
+
+OutputFormat = Literal["table", "csv", "json"]
+HomeOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--home",
+        envvar="COSTPRISM_HOME",
+        help="Data folder (ledger, metadata); default ~/.costprism.",
+        show_default=False,
+    ),
+]
+FormatOption = Annotated[
+    str, typer.Option("--format", help="table, csv or json.", show_default=True)
+]
+AsOfOption = Annotated[
+    str | None,
+    typer.Option("--as-of", help="A ledger version (see 'history') or an ISO timestamp."),
+]
+
+
+def main() -> None:
+    """Entry point: run the app and turn errors into exit codes."""
+    try:
+        result = app(standalone_mode=False)
+    except typer.Exit as done:
+        sys.exit(done.exit_code)
+    except typer.Abort:
+        err.print("aborted")
+        sys.exit(1)
+    except ClickException as error:
+        error.show()
+        sys.exit(1)
+    except CostPrismError as error:
+        err.print(f"error [{error.code}]: {error.message}", markup=False, highlight=False)
+        _print_findings(getattr(error, "findings", []), getattr(error, "counts", {}))
+        sys.exit(error.exit_code)
+    except Exception as error:  # the last line of defence: no traceback for users
+        if os.environ.get("COSTPRISM_DEBUG"):
+            raise
+        err.print(
+            f"internal error: {type(error).__name__}: {error}\n"
+            "This is a bug; run again with COSTPRISM_DEBUG=1 for details and report it.",
+            markup=False,
+        )
+        sys.exit(2)
+    sys.exit(result if isinstance(result, int) else 0)
+
+
+@app.command("ingest")
+def ingest_command(
+    paths: Annotated[list[str], typer.Argument(help="Files, directories or globs.")],
+    source: Annotated[str, typer.Option("--source", help="Name of this data source.")],
+    quarantine: Annotated[
+        bool, typer.Option("--quarantine", help="Store valid rows; keep rejected rows aside.")
+    ] = False,
+    force: Annotated[
+        bool, typer.Option("--force", help="Allow a slice to shrink by more than half.")
+    ] = False,
+    memory_limit: Annotated[str, typer.Option(help="DuckDB memory limit.")] = "1GB",
+    threads: Annotated[int | None, typer.Option(help="DuckDB threads (default: all).")] = None,
+    home: HomeOption = None,
+) -> None:
+    """Import FOCUS exports (CSV, CSV.gz, Parquet) as the new content of their slices."""
+    ledger = Ledger.at_home(resolve_home(home))
+    options = IngestOptions(
+        source=source, quarantine=quarantine, force=force, memory_limit=memory_limit,
+        threads=threads,
+    )  # fmt: skip
+    with _IngestProgress() as step:
+        result = ingest(paths, ledger, options, progress=step)
+    _print_findings(result.report.examples, result.report.per_rule("error"), result.report)
+    _print_ingest(result)
+
+
+@app.command("validate")
+def validate_command(
+    paths: Annotated[list[str], typer.Argument(help="Files, directories or globs.")],
+    home: HomeOption = None,
+) -> None:
+    """Check files as an import would, storing nothing; exit 1 if there are errors."""
+    with _IngestProgress() as step:
+        result = validate(paths, IngestOptions(source="validate"), progress=step)
+    _print_findings(result.report.examples, result.report.per_rule("error"), result.report)
+    for file in result.files:
+        out.print(
+            f"{file.path}: FOCUS {file.focus_version} {file.dataset.replace('_', ' ')}, "
+            f"{file.rows + file.rejected} rows, {file.rejected} with errors",
+            markup=False,
+        )
+    if result.report.errors:
+        raise typer.Exit(1)
+
+
+@app.command("sources")
+def sources_command(
+    as_of: AsOfOption = None, output: FormatOption = "table", home: HomeOption = None
+) -> None:
+    """The slices in the ledger: rows and totals per currency, version, import time."""
+    ledger = Ledger.at_home(resolve_home(home))
+    view = open_ledger(ledger, as_of=_as_of(as_of))
+    records = [s.record() for s in list_slices(ledger, view)]
+    _render(records, _format(output), title=f"ledger version {view.version}")
+
+
+@app.command("cost")
+def cost_command(
+    by: Annotated[
+        list[str] | None, typer.Option("--by", help="Group by a column or tag:KEY.")
+    ] = None,
+    granularity: Annotated[str, typer.Option(help=" | ".join(GRANULARITIES))] = "month",
+    start: Annotated[str | None, typer.Option("--from", help="First day (inclusive).")] = None,
+    end: Annotated[str | None, typer.Option("--to", help="Last day (exclusive).")] = None,
+    where: Annotated[
+        list[str] | None, typer.Option("--where", help="A filter (repeatable).")
+    ] = None,
+    basis: Annotated[
+        str, typer.Option(help="billed | effective | list | contracted")
+    ] = "effective",
+    top: Annotated[int | None, typer.Option(help="Keep the N largest groups.")] = None,
+    as_of: AsOfOption = None,
+    engine: Annotated[str, typer.Option(help="duckdb or spark.")] = "duckdb",
+    output: FormatOption = "table",
+    home: HomeOption = None,
+) -> None:
+    """Cost by any columns and tags over time, in each billing currency."""
+    query = CostQuery(
+        basis=(_choice(basis, ("billed", "effective", "list", "contracted"), "--basis"),),
+        group_by=tuple(by or ()),
+        filters=parse_filters(where or ()),
+        start=_date(start, "--from"),
+        end=_date(end, "--to"),
+        granularity=_choice(granularity, GRANULARITIES, "--granularity"),
+        top=top,
+    )
+    chosen: EngineName = _choice(engine, ("duckdb", "spark"), "--engine")
+    view = open_ledger(Ledger.at_home(resolve_home(home)), as_of=_as_of(as_of), engine=chosen)
+    report = cost_report(view, query)
+    _render(report.records(), _format(output), title=f"ledger version {report.version}")
+
+
+@app.command("history")
+def history_command(
+    source: Annotated[str | None, typer.Option(help="Only this source.")] = None,
+    period: Annotated[str | None, typer.Option(help="Only this billing period (YYYY-MM).")] = None,
+    output: FormatOption = "table",
+    home: HomeOption = None,
+) -> None:
+    """Every version of the slices of a source and billing period."""
+    ledger = Ledger.at_home(resolve_home(home))
+    records = [v.record() for v in slice_history(ledger, source=source, period=period)]
+    if _format(output) != "json":
+        for record in records:
+            record["files"] = len(record["files"])
+    _render(records, _format(output), title="slice versions (use --as-of VERSION to read one)")
+
+
+@app.command("quarantine")
+def quarantine_command(
+    source: Annotated[str | None, typer.Option(help="Only this source.")] = None,
+    limit: Annotated[int, typer.Option(help="At most this many rows.")] = 100,
+    output: FormatOption = "table",
+    home: HomeOption = None,
+) -> None:
+    """Rows an import rejected (with --quarantine), with their findings."""
+    from costprism.capabilities.quarantine import quarantined_rows
+
+    ledger = Ledger.at_home(resolve_home(home))
+    _render(
+        quarantined_rows(ledger, source=source, limit=limit), _format(output), title="quarantine"
+    )
+
+
+@app.command("vacuum")
+def vacuum_command(home: HomeOption = None) -> None:
+    """Delete files no longer in the newest version (old versions become unreadable)."""
+    ledger = Ledger.at_home(resolve_home(home))
+    removed = sum(
+        len(t.vacuum()) for t in (ledger.costs, ledger.contract_commitments, ledger.quarantine)
+    )
+    out.print(f"removed {removed} file(s); only the newest version remains readable")
+
+
+@demo_app.command("generate")
+def demo_generate(
+    out_dir: Annotated[Path, typer.Option("--out", help="Folder to write.")] = Path("demo-data"),
+    months: Annotated[int, typer.Option(help="Months of history.")] = 13,
+    seed: Annotated[int, typer.Option(help="Random seed (same seed, same files).")] = 7,
+    rows_per_month: Annotated[int, typer.Option(help="Approximate rows a month.")] = 50_000,
+    file_format: Annotated[
+        str, typer.Option("--file-format", help="csv, csv.gz or parquet.")
+    ] = "csv",
+) -> None:
+    """Write the demo company's FOCUS exports and ground truth."""
+    from costprism.demo import DemoSpec, generate
+
+    if months < 1 or rows_per_month < 1000:
+        raise InputError(
+            "--months must be ≥ 1 and --rows-per-month ≥ 1000", code="input.bad_option"
+        )
+    spec = DemoSpec(
+        seed=seed, months=months, rows_per_month=rows_per_month,
+        file_format=_choice(file_format, ("csv", "csv.gz", "parquet"), "--file-format"),
+    )  # fmt: skip
+    with Progress(
+        TextColumn("generating"), BarColumn(), TextColumn("{task.completed:,.0f} rows"),
+        TimeElapsedColumn(), console=err, transient=True,
+    ) as bar:  # fmt: skip
+        task = bar.add_task("rows", total=None)
+        result = generate(
+            out_dir,
+            spec,
+            progress=lambda done, total: bar.update(task, completed=done, total=total),
+        )
+    out.print(f"wrote {result.rows:,} rows in {len(result.files)} files to {result.out}")
+
+
+class _IngestProgress:
+    """A progress display for the two passes over each file."""
+
+    def __enter__(self) -> Callable[[str, str], None]:
+        self._bar = Progress(
+            SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
+            console=err, transient=True,
+        )  # fmt: skip
+        self._bar.__enter__()
+        self._task = self._bar.add_task("reading", total=None)
+        return self._step
+
+    def _step(self, stage: str, file: str) -> None:
+        self._bar.update(self._task, description=f"{stage} {Path(file).name}")
+
+    def __exit__(self, *exc: object) -> None:
+        self._bar.__exit__(None, None, None)
+
+
+def _print_ingest(result: IngestResult) -> None:
+    out.print(
+        f"ingest {result.ingest_id}: {result.rows:,} rows from {len(result.files)} file(s)"
+        + (f", {result.rejected:,} rejected to quarantine" if result.rejected else ""),
+        markup=False,
+    )
+    for change in result.slices:
+        was = "new" if change.previous_rows is None else f"replaces {change.previous_rows:,} rows"
+        out.print(
+            f"  {change.dataset} {change.slice.source}/{change.slice.billing_account_id}/"
+            f"{change.slice.period[:7]}: {change.rows:,} rows ({was})",
+            markup=False,
+        )
+    for dataset, version in sorted(result.versions.items()):
+        out.print(f"  {dataset} table now at version {version}", markup=False)
+
+
+def _print_findings(
+    findings: Sequence[Any], errors: dict[str, int], report: FindingReport | None = None
+) -> None:
+    for finding in findings:
+        err.print(str(finding), markup=False, highlight=False)
+    counts = dict(report.counts) if report else {("error", r): n for r, n in errors.items()}
+    for (severity, rule), count in sorted(counts.items()):
+        err.print(f"{severity} {rule}: {count:,}", markup=False)
+
+
+def _render(records: list[dict[str, Any]], output: OutputFormat, title: str) -> None:
+    if output == "json":
+        sys.stdout.write(json.dumps(records, indent=None, default=str) + "\n")
+        return
+    columns = list(records[0]) if records else []
+    if output == "csv":
+        buffer = io.StringIO()
+        writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(records)
+        sys.stdout.write(buffer.getvalue())
+        return
+    table = Table(title=title, title_justify="left")
+    for column in columns:
+        numeric = bool(records) and isinstance(records[0][column], float)
+        table.add_column(column, justify="right" if numeric else "left")
+    for record in records:
+        table.add_row(*(_cell(record[c]) for c in columns))
+    out.print(table if records else f"{title}: no rows")
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, float):
+        return f"{value:,.2f}"
+    return str(value)
+
+
+def _format(value: str) -> OutputFormat:
+    return _choice(value, ("table", "csv", "json"), "--format")
+
+
+def _choice(value: str, allowed: Sequence[str], option: str) -> Any:
+    if value not in allowed:
+        raise UserError(f"{option} {value!r} is not one of: {', '.join(allowed)}", code="usage")
+    return value
+
+
+def _date(value: str | None, option: str) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError as error:
+        raise UserError(
+            f"{option} {value!r} is not an ISO date like 2026-01-31", code="usage"
+        ) from error
+
+
+def _as_of(value: str | None) -> int | datetime | None:
+    if value is None:
+        return None
+    if value.isdigit():
+        return int(value)
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError as error:
+        raise UserError(
+            f"--as-of {value!r} is neither a version number nor an ISO timestamp", code="usage"
+        ) from error
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
