@@ -337,7 +337,8 @@ def _cell(value: Any) -> str:
 
 
 def _format(value: str) -> OutputFormat:
-    return _choice(value, ("table", "csv", "json"), "--format")
+    chosen: OutputFormat = _choice(value, ("table", "csv", "json"), "--format")
+    return chosen
 
 
 def _choice(value: str, allowed: Sequence[str], option: str) -> Any:

@@ -31,7 +31,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from deltalake import DeltaTable
 from deltalake.exceptions import TableNotFoundError
-from deltalake.transaction import AddAction, CommitProperties
+from deltalake.transaction import AddAction, CommitProperties, RemoveAction
 
 from costprism.errors import LedgerError
 
@@ -158,7 +158,7 @@ class LedgerTable:
         table = self.ensure()
         actions = _move_into_place(self.path, staging)
         existing = self.slice_rows()
-        staged = {action.partition_values[SLICE_COLUMN] for action in actions}
+        staged = {a.partition_values[SLICE_COLUMN] for a in actions if a.partition_values}
         replaced = sorted(key for key in staged if key in existing)
         schema = _merged_schema(pa.schema(table.schema().to_arrow()), extra_fields)
         table.create_write_transaction(
@@ -235,9 +235,9 @@ def _staged_files(staging: Path) -> Iterator[tuple[str, Path]]:
             yield folder.name[len(prefix) :], file
 
 
-def _move_into_place(root: Path, staging: Path) -> list[AddAction]:
+def _move_into_place(root: Path, staging: Path) -> list[AddAction | RemoveAction]:
     now = int(time.time() * 1000)
-    actions = []
+    actions: list[AddAction | RemoveAction] = []
     for key, file in _staged_files(staging):
         relative = f"{SLICE_COLUMN}={key}/{file.name}"
         (root / relative).parent.mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,5 @@
+"""``python -m costprism`` runs the CLI."""
+
+from costprism.cli import main
+
+main()
