@@ -17,10 +17,10 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import typer
-from typer._click.exceptions import ClickException
 from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from typer._click.exceptions import ClickException
 
 from costprism.capabilities.datasources import list_slices, slice_history
 from costprism.capabilities.reporting import cost_report

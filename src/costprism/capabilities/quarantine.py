@@ -5,33 +5,28 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import duckdb
+import ibis
 
+from costprism.engine.backends import open_table
 from costprism.ledger import Ledger
 
 
 def quarantined_rows(ledger: Ledger, *, source: str | None, limit: int) -> list[dict[str, Any]]:
     """The newest quarantined rows first: source, file, line, findings, raw values."""
-    files, _ = ledger.quarantine.files()
-    if not files:
-        return []
-    connection = duckdb.connect()
-    where = "WHERE x_SourceId = $source" if source else ""
-    rows = connection.execute(
-        f"SELECT x_SourceId, x_IngestId, file, line, findings, row FROM read_parquet($files) "
-        f"{where} ORDER BY x_IngestId DESC, file, line LIMIT $limit",
-        {"files": files, "limit": limit, **({"source": source} if source else {})},
-    ).fetchall()
-    return [
-        {
-            "source": src,
-            "ingest_id": ingest_id,
-            "file": file,
-            "line": line,
-            "findings": "; ".join(
-                f"{f['rule']} {f['column']}={f['value']!r}" for f in json.loads(found)
-            ),
-            "row": json.dumps(dict(raw)),
-        }
-        for src, ingest_id, file, line, found, raw in rows
-    ]
+    rows = open_table(ledger.quarantine, "quarantine")
+    if source:
+        rows = rows.filter(rows.x_SourceId == source)
+    ordered = rows.order_by([ibis.desc("x_IngestId"), "file", "line"]).limit(limit)
+    return [_record(row) for row in ordered.to_pyarrow().to_pylist()]
+
+
+def _record(row: dict[str, Any]) -> dict[str, Any]:
+    findings = json.loads(row["findings"])
+    return {
+        "source": row["x_SourceId"],
+        "ingest_id": row["x_IngestId"],
+        "file": row["file"],
+        "line": row["line"],
+        "findings": "; ".join(f"{f['rule']} {f['column']}={f['value']!r}" for f in findings),
+        "row": json.dumps(dict(row["row"] or [])),
+    }

@@ -32,6 +32,7 @@ import gzip
 import hashlib
 import json
 import math
+import string
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
@@ -187,7 +188,8 @@ def generate(
 
     for model, cat in zip(models, catalogs, strict=True):
         for month in timeline.months:
-            ctx = _context(model, cat, month, timeline, planned, days)
+            csv = spec.file_format != "parquet"
+            ctx = _context(model, cat, month, timeline, planned, days, csv)
             path = f"focus/{model.info.key}/{month.label}.{EXTENSIONS[spec.file_format]}"
             rows, month_impact = _write_month(ctx, out / path, spec, on_block)
             impact += month_impact
@@ -291,6 +293,7 @@ class _Model:
     sub_account: IntArray  # sub -> account
     sku_service: IntArray  # sku -> service
     lookups: dict[str, pa.Array] = field(default_factory=dict)
+    csv_lookups: dict[str, pa.Array] = field(default_factory=dict)  # quoted where CSV needs it
 
     def account_of(self, sub: int) -> BillingAccount:
         return self.accounts[int(self.sub_account[sub])]
@@ -328,11 +331,28 @@ def _model(company: Company, index: int) -> _Model:
         sku_service=np.array([names.index(s.service.name) for s in skus]),
     )
     model.lookups.update(_lookups(model))
+    model.csv_lookups.update({k: _csv_escaped(v) for k, v in model.lookups.items()})
     return model
 
 
 def _strings(values: list[str | None]) -> pa.Array:
     return pa.array(values, type=pa.string())
+
+
+def _csv_quote(value: str | None) -> str | None:
+    """A CSV field: quoted, with quotes doubled, when it holds a comma, quote or line break."""
+    if value is None or not any(c in value for c in ',"\r\n'):
+        return value
+    return '"' + value.replace('"', '""') + '"'
+
+
+def _csv_escaped(values: pa.Array) -> pa.Array:
+    """``_csv_quote`` over an array, once per distinct value."""
+    if not pc.any(pc.match_substring_regex(values, r'[",\r\n]')).as_py():
+        return values
+    encoded = pc.dictionary_encode(values)
+    quoted = [_csv_quote(v) for v in encoded.dictionary.to_pylist()]
+    return _strings(quoted).take(encoded.indices)
 
 
 def _lookups(m: _Model) -> dict[str, pa.Array]:
@@ -470,6 +490,7 @@ class _Catalog:
     capacity: FloatArray  # per commitment: units per day
     commit_rate: FloatArray  # per commitment: USD per unit
     strings: dict[str, pa.Array]  # ResourceId, ResourceName, AvailabilityZone, Tags
+    csv_strings: dict[str, pa.Array]  # the same, quoted where CSV needs it
 
     def alive(self, start: int, end: int) -> IntArray:
         return np.flatnonzero((self.first <= end) & (self.last >= start))
@@ -584,9 +605,8 @@ def _anomaly_draw(model: _Model, rng: np.random.Generator, draw: Draw, p: _Plann
         return None
     sub = model.sub_index(plan.sub_account_id)
     sku = next(i for i, s in enumerate(model.skus) if s.code == plan.sku_code)
-    services = model.sku_array("service")[draw["sku"]]
-    in_scope = sum(1 for s, v in zip(draw["sub"], services, strict=True)
-                   if s == sub and v.name == plan.service)  # fmt: skip
+    names = np.array([s.service.name for s in model.skus])[draw["sku"]]
+    in_scope = int(np.sum((draw["sub"] == sub) & (names == plan.service)))
     n = max(2 if plan.kind == "new_region" else 3, math.ceil(plan.factor * in_scope))
     region_id = plan.region or model.subs[sub].regions[0]
     region = np.full(n, [r.id for r in model.regions].index(region_id))
@@ -615,13 +635,15 @@ def _finish(
         if p.multiplies and p.plan.provider == model.info.key
     }
     capacity, rate = _capacities(model, draw, commit, contracted)
+    strings = _resource_strings(model, rng, draw)
     return _Catalog(
         sub=sub, sku=sku, region=draw["region"], base=draw["base"], weekend=draw["weekend"],
         growth=draw["growth"], sigma=draw["sigma"], first=draw["first"], last=draw["last"],
         spot=draw["spot"], anomaly=draw["anomaly"], commit=commit, list_usd=list_usd,
         contracted_usd=contracted, scopes=scopes, capacity=capacity, commit_rate=rate,
         flags={k: model.sku_array(k)[sku] for k in ("instance", "per_month", "batch")},
-        strings=_resource_strings(model, rng, draw),
+        strings=strings,
+        csv_strings={k: _csv_escaped(v) for k, v in strings.items()},
     )  # fmt: skip
 
 
@@ -672,41 +694,639 @@ def _covered_price(model: _Model, c: Commitment) -> float:
 
 
 def _resource_strings(model: _Model, rng: np.random.Generator, draw: Draw) -> dict[str, pa.Array]:
-    """ResourceId, ResourceName, AvailabilityZone and Tags, once per resource."""
-    n = len(draw["sub"])
-    hexes, zone_pick = rng.integers(0, 2**62, n), rng.integers(0, 1 << 30, n)
-    teams, offset = rng.integers(0, len(NORTHWIND.teams), n), float(rng.random())
-    ids, names, zones, tags = [], [], [], []
-    cache: dict[tuple[str, str, int], str | None] = {}
-    for i, (s, k, r) in enumerate(zip(draw["sub"], draw["sku"], draw["region"], strict=True)):
-        sub, sku = model.subs[s], model.skus[k]
-        region = model.regions[r] if r < len(model.regions) else None
-        zone = region.zones[zone_pick[i] % len(region.zones)] if region and sku.zonal else None
-        names.append(f"{sub.name}-{sku.service.role}-{i:05d}")
-        ids.append(sku.service.id_template.format(
-            account=sub.id, subname=sub.name, region=region.id if region else "",
-            zone=zone or "", name=names[-1], hex=f"{hexes[i]:017x}"))  # fmt: skip
-        zones.append(zone)
-        team = NORTHWIND.teams[teams[i]].key if sub.shared else sub.team
-        variant = _tag_variant(i, offset) if draw["anomaly"][i] < 0 else 0
-        if (team, sub.id, variant) not in cache:
-            cache[team, sub.id, variant] = tag_json(
-                NORTHWIND, model.info.tag_style, team, sub.environment, variant
-            )
-        tags.append(cache[team, sub.id, variant])
-    columns = {"ResourceId": ids, "ResourceName": names, "AvailabilityZone": zones, "Tags": tags}
-    return {name: _strings(values) for name, values in columns.items()}
+    """ResourceId, ResourceName, AvailabilityZone and Tags, built column by column."""
+    n, sub, sku = len(draw["sub"]), draw["sub"], draw["sku"]
+    digits = np.frombuffer(rng.bytes(8 * n).hex().encode(), np.uint8)
+    offsets = pa.py_buffer(np.arange(0, 16 * n + 1, 16, dtype=np.int32))
+    hexes = pa.StringArray.from_buffers(n, offsets, pa.py_buffer(digits))
+    numbers = pc.utf8_lpad(pa.array(np.arange(n)).cast(pa.string()), 5, "0")
+    prefixes = _strings([f"{s.name}-" for s in model.subs]).take(_index(sub))
+    roles = _strings([f"{k.service.role}-" for k in model.skus]).take(_index(sku))
+    names = pc.binary_join_element_wise(prefixes, roles, numbers, "")
+    zones = _zones(model, draw, rng.integers(0, 1 << 30, n))
+    fields = {
+        "account": _strings([s.id for s in model.subs]).take(_index(sub)),
+        "subname": _strings([s.name for s in model.subs]).take(_index(sub)),
+        "region": _strings([r.id for r in model.regions] + [""]).take(_index(draw["region"])),
+        "zone": pc.fill_null(zones, ""),
+        "name": names,
+        "hex": pc.binary_join_element_wise("0", hexes, ""),
+    }
+    return {
+        "ResourceId": _formatted(model, sku, fields),
+        "ResourceName": names,
+        "AvailabilityZone": zones,
+        "Tags": _tag_column(model, draw, rng),
+    }
 
 
-def _tag_variant(i: int, offset: float) -> int:
-    """Which ``tag_json`` variant resource ``i`` gets.
+def _zones(model: _Model, draw: Draw, pick: IntArray) -> pa.Array:
+    """A zone of the resource's region for zonal SKUs, else null."""
+    counts = np.array([len(r.zones) for r in model.regions] + [1])
+    starts = np.concatenate([[0], np.cumsum(counts[:-1])])
+    table = _strings([z for r in model.regions for z in r.zones] + [None])
+    region = draw["region"]
+    zonal = model.sku_array("zonal")[draw["sku"]] & (region < len(model.regions))
+    index = np.where(zonal, starts[region] + pick % counts[region], len(table) - 1)
+    return table.take(_index(index))
+
+
+def _formatted(model: _Model, sku: IntArray, fields: dict[str, pa.Array]) -> pa.Array:
+    """Each SKU's ``id_template`` filled in from ``fields``, for the resources of that SKU."""
+    parts, order = [], []
+    for k, info in enumerate(model.skus):
+        rows = np.flatnonzero(sku == k)
+        if len(rows) == 0:
+            continue
+        pieces: list[Any] = [pa.repeat("", len(rows))]
+        for literal, name, _, _ in string.Formatter().parse(info.service.id_template):
+            pieces.append(literal)
+            if name:
+                pieces.append(fields[name].take(_index(rows)))
+        parts.append(pc.binary_join_element_wise(*pieces, ""))
+        order.append(rows)
+    joined = pa.concat_arrays(parts)
+    return joined.take(_index(np.argsort(np.concatenate(order), kind="stable")))
+
+
+def _tag_column(model: _Model, draw: Draw, rng: np.random.Generator) -> pa.Array:
+    """Tags per resource: each sub account's team (any team in shared ones), with the
+    shares of untagged and misspelled resources of ``TAG_SHARES``."""
+    n, sub = len(draw["sub"]), draw["sub"]
+    team_keys = [t.key for t in NORTHWIND.teams]
+    own = np.array([team_keys.index(s.team) for s in model.subs])[sub]
+    shared = np.array([s.shared for s in model.subs])[sub]
+    team = np.where(shared, rng.integers(0, len(team_keys), n), own)
+    variant = np.where(draw["anomaly"] < 0, _tag_variants(n, float(rng.random())), 0)
+    key = (team * len(model.subs) + sub) * 7 + variant
+    unique, inverse = np.unique(key, return_inverse=True)
+    texts = [
+        tag_json(NORTHWIND, model.info.tag_style, team_keys[k // 7 // len(model.subs)],
+                 model.subs[k // 7 % len(model.subs)].environment, k % 7)
+        for k in unique.tolist()
+    ]  # fmt: skip
+    return _strings(texts).take(_index(inverse))
+
+
+def _tag_variants(n: int, offset: float) -> IntArray:
+    """Which ``tag_json`` variant each resource gets.
 
     A golden-ratio sequence instead of random draws keeps the shares exact at any size.
     """
+    i = np.arange(n)
     u = (i * GOLDEN + offset) % 1.0
     untagged, no_team, bad_team, bad_env = TAG_SHARES
-    if u >= bad_env:
-        return 0
-    if u < no_team:
-        return 1 if u < untagged else 2
-    return (3 if u < bad_team else 5) + i % 2
+    return np.select(
+        [u >= bad_env, u < untagged, u < no_team, u < bad_team],
+        [np.zeros(n, np.int64), np.ones(n, np.int64), np.full(n, 2), 3 + i % 2],
+        default=5 + i % 2,
+    )
+
+
+# --------------------------------------------------------------------------- usage blocks
+
+SUB_COLUMNS = ("BillingAccountId", "BillingAccountName", "BillingAccountType", "SubAccountId",
+               "SubAccountName", "BillingCurrency")  # fmt: skip
+SKU_COLUMNS = ("PublisherName", "PricingUnit", "ConsumedUnit", "ServiceName", "ServiceCategory",
+               "ServiceSubcategory", "SkuId", "SkuMeter", "SkuPriceDetails", "ResourceType")  # fmt: skip
+COMMIT_COLUMNS = ("CommitmentDiscountId", "CommitmentDiscountName", "CommitmentDiscountCategory",
+                  "CommitmentDiscountType", "CommitmentDiscountStatus", "CommitmentDiscountUnit")  # fmt: skip
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class _Block:
+    """Rows that share most of their columns: those once per variant, the rest per row.
+
+    ``rows`` holds only numbers and dates; every text column is a variant column.
+    """
+
+    variant: pa.Array  # int32 per row: its entry in ``columns``
+    columns: dict[str, pa.Array]  # one entry per variant
+    rows: dict[str, pa.Array]  # one entry per row
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class _Context:
+    model: _Model
+    cat: _Catalog
+    month: _Month
+    timeline: _Timeline
+    planned: tuple[_Planned, ...]
+    days: _Days
+    fx: FloatArray  # per sub: billing currency per USD
+    invoices: pa.Array  # per sub
+    csv: bool  # text quoted for CSV and numbers formatted, or typed values for Parquet
+    lookups: dict[str, pa.Array]  # the model's, as the file format wants them
+    strings: dict[str, pa.Array]  # the catalog's, likewise
+
+
+@dataclass(kw_only=True, eq=False)
+class _MonthState:
+    remaining: FloatArray  # commitment units left, by (commitment, day)
+    billed: FloatArray  # billed cost by (sub, service), in billing currency
+    impact: FloatArray  # extra EffectiveCost in USD, by anomaly
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class _Prices:
+    """Unit prices of the resources in a block, for the month (spot prices too)."""
+
+    list_usd: FloatArray
+    contracted_usd: FloatArray
+    list_unit: FloatArray  # in billing currency
+    contracted_unit: FloatArray
+
+
+def _context(model: _Model, cat: _Catalog, month: _Month, timeline: _Timeline,
+             planned: tuple[_Planned, ...], days: _Days, csv: bool) -> _Context:  # fmt: skip
+    accounts = [model.account_of(i) for i in range(len(model.subs))]
+    return _Context(model=model, cat=cat, month=month, timeline=timeline, planned=planned,
+                    days=days, fx=np.array([_fx(a.currency, month) for a in accounts]),
+                    invoices=_strings([_invoice_id(a, month) for a in accounts]), csv=csv,
+                    lookups=model.csv_lookups if csv else model.lookups,
+                    strings=cat.csv_strings if csv else cat.strings)  # fmt: skip
+
+
+def _usage_block(
+    ctx: _Context, res: IntArray, rng: np.random.Generator, state: _MonthState
+) -> _Block:
+    """The resources ``res`` over the days of the month, priced and covered."""
+    m, cat = ctx.month, ctx.cat
+    pos = np.tile(np.arange(len(res)), m.days)
+    g = np.repeat(np.arange(m.start, m.start + m.days), len(res))
+    live = (cat.first[res[pos]] <= g) & (cat.last[res[pos]] >= g)
+    pos, g = pos[live], g[live]
+    r = res[pos]
+    mult, anomaly, share = _spikes(ctx, r, g)
+    qty = np.round(_quantity(ctx, r, g, rng) * mult, 6)
+    prices = _prices(ctx, res, rng)
+    list_cost = np.round(prices.list_unit[pos] * qty, 10)
+    contracted = np.round(prices.contracted_unit[pos] * qty, 10)
+    covered, units, committed = _commit(ctx, r, g, qty, contracted, state)
+    billed, effective = np.where(covered, 0.0, contracted), np.where(covered, committed, contracted)
+    fx = ctx.fx[cat.sub[r]]
+    effective_usd = np.where(fx == 1.0, effective, np.round(effective / fx, 10))
+    _tally(ctx, state, r, billed, effective_usd * share, anomaly)
+    consumed = np.round(qty * ctx.model.sku_array("consumed_per_unit")[cat.sku[r]], 6)
+    rows = {"ChargePeriodStart": ctx.days.take(g), "ChargePeriodEnd": ctx.days.take(g + 1)}
+    numbers = {"BilledCost": billed, "EffectiveCost": effective, "ListCost": list_cost,
+               "ContractedCost": contracted, "PricingQuantity": qty,
+               "PricingCurrencyEffectiveCost": effective_usd, "ConsumedQuantity": consumed}  # fmt: skip
+    rows |= (_number_text if ctx.csv else _number_arrays)(numbers, covered)
+    rows["CommitmentDiscountQuantity"] = _masked(units, ~covered, ctx.csv)
+    variant = pa.array((2 * pos + covered).astype(np.int32))
+    return _Block(variant=variant, columns=_variant_columns(ctx, res, prices), rows=rows)
+
+
+def _number_arrays(numbers: dict[str, FloatArray], covered: BoolArray) -> dict[str, pa.Array]:
+    return {name: pa.array(values) for name, values in numbers.items()}
+
+
+def _number_text(numbers: dict[str, FloatArray], covered: BoolArray) -> dict[str, pa.Array]:
+    """The per-row numbers as CSV text, formatting each distinct value once.
+
+    Formatting floats is the dearest step of writing CSV; most rows repeat one value in
+    three to five columns (billed = effective = contracted, USD = pricing currency).
+    """
+    contracted = _masked(numbers["ContractedCost"], None, True)
+    qty = _masked(numbers["PricingQuantity"], None, True)
+    effective = pc.coalesce(_masked(numbers["EffectiveCost"], ~covered, True), contracted)
+    same_usd = numbers["PricingCurrencyEffectiveCost"] == numbers["EffectiveCost"]
+    same_qty = numbers["ConsumedQuantity"] == numbers["PricingQuantity"]
+    return {
+        "BilledCost": pc.if_else(pa.array(covered), "0", contracted),
+        "EffectiveCost": effective,
+        "ListCost": _masked(numbers["ListCost"], None, True),
+        "ContractedCost": contracted,
+        "PricingQuantity": qty,
+        "PricingCurrencyEffectiveCost": pc.coalesce(
+            _masked(numbers["PricingCurrencyEffectiveCost"], same_usd, True), effective
+        ),
+        "ConsumedQuantity": pc.coalesce(_masked(numbers["ConsumedQuantity"], same_qty, True), qty),
+    }
+
+
+def _masked(values: FloatArray, mask: BoolArray | None, text: bool) -> pa.Array:
+    """``values`` with nulls where ``mask``; as text when ``text``."""
+    array = pa.array(values, mask=mask)
+    return array.cast(pa.string()) if text else array
+
+
+def _quantity(ctx: _Context, r: IntArray, g: IntArray, rng: np.random.Generator) -> FloatArray:
+    """Usage per resource-day: weekly rhythm, month-end batches, growth and noise."""
+    cat, m, flags = ctx.cat, ctx.month, ctx.cat.flags
+    weekend = (ctx.timeline.day0.weekday() + g) % 7 >= 5
+    use = np.where(weekend, cat.weekend[r], 1.0) * np.exp(
+        rng.standard_normal(len(r)) * cat.sigma[r]
+    )
+    month_end = np.where(flags["batch"][r] & (g - m.start >= m.days - 3), 1.8, 1.0)
+    metered = cat.base[r] * use * month_end * np.exp(cat.growth[r] * g)
+    metered = np.where(flags["per_month"][r], metered / m.days, metered)
+    return np.maximum(np.where(flags["instance"][r], np.minimum(24.0, 24.0 * use), metered), 1e-4)
+
+
+def _spikes(ctx: _Context, r: IntArray, g: IntArray) -> tuple[FloatArray, IntArray, FloatArray]:
+    """Usage multipliers of the spikes; each row's anomaly and the share of its cost it caused."""
+    mult, share, anomaly = np.ones(len(r)), np.ones(len(r)), ctx.cat.anomaly[r].copy()
+    for p in ctx.planned:
+        scope = ctx.cat.scopes.get(p.index)
+        if scope is not None:
+            hit = scope[r] & (g >= p.start) & (g <= p.end)
+            mult[hit] *= p.plan.factor
+            anomaly[hit], share[hit] = p.index, 1 - 1 / p.plan.factor
+    return mult, anomaly, share
+
+
+def _prices(ctx: _Context, res: IntArray, rng: np.random.Generator) -> _Prices:
+    cat = ctx.cat
+    fx = ctx.fx[cat.sub[res]]
+    spot_usd = np.round(cat.list_usd[res] * rng.uniform(0.28, 0.42, len(res)), 10)
+    contracted_usd = np.where(cat.spot[res], spot_usd, cat.contracted_usd[res])
+    return _Prices(
+        list_usd=cat.list_usd[res],
+        contracted_usd=contracted_usd,
+        list_unit=np.round(cat.list_usd[res] * fx, 10),
+        contracted_unit=np.round(contracted_usd * fx, 10),
+    )
+
+
+def _commit(
+    ctx: _Context, r: IntArray, g: IntArray, qty: FloatArray, contracted: FloatArray,
+    state: _MonthState,
+) -> tuple[BoolArray, FloatArray, FloatArray]:  # fmt: skip
+    """Cover eligible rows while the day's commitment lasts: (covered, units, EffectiveCost)."""
+    n, commitments = len(r), ctx.model.commitments
+    covered, units, effective = np.zeros(n, bool), np.zeros(n), np.zeros(n)
+    idx = np.flatnonzero(ctx.cat.commit[r] < len(commitments))
+    if len(idx) == 0:
+        return covered, units, effective
+    c = ctx.cat.commit[r[idx]]
+    spend = np.array([x.category == "Spend" for x in commitments])[c]
+    by_spend = contracted[idx] * (1 - np.array([x.discount for x in commitments])[c])
+    cost = np.round(np.where(spend, by_spend, qty[idx] * ctx.cat.commit_rate[c]), 10)
+    u = np.where(spend, cost, qty[idx])
+    ok = _cover(c * ctx.month.days + g[idx] - ctx.month.start, u, state.remaining)
+    covered[idx[ok]], units[idx[ok]], effective[idx[ok]] = True, u[ok], cost[ok]
+    return covered, units, effective
+
+
+def _cover(key: IntArray, units: FloatArray, remaining: FloatArray) -> BoolArray:
+    """Rows fit, in order, while the running total for their key stays within ``remaining``."""
+    order = np.argsort(key, kind="stable")
+    k, u = key[order], units[order]
+    total = np.cumsum(u)
+    starts = np.flatnonzero(np.r_[True, k[1:] != k[:-1]])
+    before = np.repeat(total[starts] - u[starts], np.diff(np.r_[starts, len(k)]))
+    ok = np.empty(len(k), bool)
+    ok[order] = total - before <= remaining[k] + 1e-9
+    remaining -= np.bincount(key[ok], weights=units[ok], minlength=remaining.size)
+    return ok
+
+
+def _tally(ctx: _Context, state: _MonthState, r: IntArray, billed: FloatArray,
+           anomaly_cost: FloatArray, anomaly: IntArray) -> None:  # fmt: skip
+    """Add to the month's billed cost by (sub, service) and to each anomaly's impact."""
+    key = ctx.cat.sub[r] * len(ctx.model.services) + ctx.model.sku_service[ctx.cat.sku[r]]
+    state.billed += np.bincount(key, weights=billed, minlength=state.billed.size)
+    hit = anomaly >= 0
+    state.impact += np.bincount(
+        anomaly[hit], weights=anomaly_cost[hit], minlength=state.impact.size
+    )
+
+
+def _variant_columns(ctx: _Context, res: IntArray, prices: _Prices) -> dict[str, pa.Array]:
+    """Columns per variant: each resource as it is priced, then covered by its commitment."""
+    model, cat, m = ctx.model, ctx.cat, ctx.month
+    rv, covered = np.repeat(res, 2), np.tile([False, True], len(res))
+    category = np.where(covered, COMMITTED, np.where(cat.spot[rv], DYNAMIC, STANDARD))
+    commit = np.where(covered, cat.commit[rv], len(model.commitments))
+    sub, sku = _index(cat.sub[rv]), _index(cat.sku[rv])
+    by_index = ((SUB_COLUMNS, sub), (SKU_COLUMNS, sku), (COMMIT_COLUMNS, _index(commit)),
+                (("RegionId", "RegionName"), _index(cat.region[rv])),
+                (("SkuPriceId", "ChargeDescription"), _index(cat.sku[rv] * 3 + category)),
+                (("PricingCategory",), _index(category)))  # fmt: skip
+    cols = {name: ctx.lookups[name].take(index) for names, index in by_index for name in names}
+    cols |= {name: values.take(_index(rv)) for name, values in ctx.strings.items()}
+    n = len(rv)
+    cols |= {name: pa.repeat(value, n) for name, value in (
+        ("ProviderName", model.info.name), ("InvoiceIssuerName", model.info.invoice_issuer),
+        ("SubAccountType", model.info.sub_account_type), ("ChargeCategory", "Usage"),
+        ("ChargeFrequency", "Usage-Based"), ("PricingCurrency", "USD"))}  # fmt: skip
+    cols |= {name: pa.array(np.repeat(values, 2)) for name, values in (
+        ("ListUnitPrice", prices.list_unit), ("ContractedUnitPrice", prices.contracted_unit),
+        ("PricingCurrencyListUnitPrice", prices.list_usd),
+        ("PricingCurrencyContractedUnitPrice", prices.contracted_usd))}  # fmt: skip
+    return cols | {
+        "InvoiceId": ctx.invoices.take(sub),
+        "BillingPeriodStart": ctx.days.repeat(m.start, n),
+        "BillingPeriodEnd": ctx.days.repeat(m.start + m.days, n),
+    }
+
+
+def _index(values: npt.NDArray[Any]) -> pa.Array:
+    return pa.array(values.astype(np.int32))
+
+
+# --------------------------------------------------------------------------- month-end rows
+
+Row = dict[str, Any]
+
+
+def _month_end_block(ctx: _Context, state: _MonthState) -> _Block:
+    """Commitment purchases and unused commitment, credits and fees, then tax on all of it."""
+    usage_billed = state.billed.copy()
+    rows = _commitment_rows(ctx, state) + _charge_rows(ctx, state, usage_billed)
+    rows += _tax_rows(ctx, state)
+    columns: dict[str, pa.Array] = {}
+    for name in FOCUS_COLUMNS:
+        values = [row.get(name) for row in rows]
+        if name in TIMESTAMP_COLUMNS:
+            columns[name] = ctx.days.take(np.array(values, dtype=np.int64))
+        elif name in NUMERIC_COLUMNS:
+            columns[name] = pa.array(values, pa.float64())
+        else:
+            columns[name] = _strings([_csv_quote(v) for v in values] if ctx.csv else values)
+    return _Block(variant=_index(np.arange(len(rows))), columns=columns, rows={})
+
+
+def _header(ctx: _Context, sub: int | None, account: BillingAccount) -> Row:
+    m, info = ctx.month, ctx.model.info
+    row: Row = {
+        "ProviderName": info.name,
+        "InvoiceIssuerName": info.invoice_issuer,
+        "InvoiceId": _invoice_id(account, m),
+        "BillingAccountId": account.id,
+        "BillingAccountName": account.name,
+        "BillingAccountType": account.type,
+        "BillingPeriodStart": m.start,
+        "BillingPeriodEnd": m.start + m.days,
+        "ChargePeriodStart": m.start,
+        "ChargePeriodEnd": m.start + m.days,
+        "BillingCurrency": account.currency,
+        "PricingCurrency": "USD",
+    }
+    if sub is None:
+        return row
+    s = ctx.model.subs[sub]
+    return row | {
+        "SubAccountId": s.id,
+        "SubAccountName": s.name,
+        "SubAccountType": info.sub_account_type,
+    }
+
+
+def _service_columns(ctx: _Context, service: Service) -> Row:
+    return {
+        "PublisherName": service.publisher or ctx.model.info.publisher,
+        "ServiceName": service.name,
+        "ServiceCategory": service.category,
+        "ServiceSubcategory": service.subcategory,
+    }
+
+
+def _costs(billed: float, effective: float, fx: float = 1.0) -> Row:
+    """Costs of a row billed at its list price; ``effective`` differs for prepaid rows."""
+    return {
+        "BilledCost": billed,
+        "EffectiveCost": effective,
+        "ListCost": max(billed, effective),
+        "ContractedCost": max(billed, effective),
+        "PricingCurrencyEffectiveCost": effective if fx == 1.0 else round(effective / fx, 10),
+    }
+
+
+def _unit_prices(price: float, qty: float, unit: str) -> Row:
+    return {
+        "PricingQuantity": qty,
+        "PricingUnit": unit,
+        "ListUnitPrice": price,
+        "ContractedUnitPrice": price,
+        "PricingCurrencyListUnitPrice": price,
+        "PricingCurrencyContractedUnitPrice": price,
+    }
+
+
+def _commitment_rows(ctx: _Context, state: _MonthState) -> list[Row]:
+    """Each commitment's monthly fee (a Purchase) and its unused part per day."""
+    rows: list[Row] = []
+    m, model = ctx.month, ctx.model
+    for i, c in enumerate(model.commitments):
+        sub, unit = model.sub_index(c.sub_account_id), _commit_unit(c)
+        rate, qty = float(ctx.cat.commit_rate[i]), float(ctx.cat.capacity[i]) * m.days
+        fee = round(qty * rate, 10)
+        service = model.service_index(c.service)
+        base = _header(ctx, sub, model.account_of(sub)) | _service_columns(
+            ctx, model.services[service]
+        )
+        base |= {"CommitmentDiscountId": c.id, "CommitmentDiscountName": c.name,
+                 "CommitmentDiscountCategory": c.category, "CommitmentDiscountType": c.type,
+                 "CommitmentDiscountUnit": unit, "SkuId": c.purchase_sku, "SkuMeter": "Commitment",
+                 "ResourceId": c.id, "ResourceName": c.name, "ResourceType": c.type}  # fmt: skip
+        base |= _region(model, c.region)
+        rows.append(base | _unit_prices(rate, qty, unit) | _costs(fee, 0.0) | {
+            "ChargeCategory": "Purchase", "ChargeFrequency": "Recurring",
+            "ChargeDescription": f"{c.name}: monthly commitment fee", "PricingCategory": "Standard",
+            "SkuPriceId": f"{c.purchase_sku}.MONTHLY", "CommitmentDiscountQuantity": qty})  # fmt: skip
+        state.billed[sub * len(model.services) + service] += fee
+        rows += _unused_rows(ctx, base, state.remaining[i * m.days : (i + 1) * m.days], rate, unit)
+    return rows
+
+
+def _unused_rows(ctx: _Context, base: Row, left: FloatArray, rate: float, unit: str) -> list[Row]:
+    rows = []
+    for day in np.flatnonzero(np.round(left, 6) > 0):
+        units = round(float(left[day]), 6)
+        start = ctx.month.start + int(day)
+        rows.append(base | _unit_prices(rate, units, unit) | _costs(0.0, round(units * rate, 10)) | {
+            "ChargePeriodStart": start, "ChargePeriodEnd": start + 1, "ChargeCategory": "Usage",
+            "ChargeFrequency": "Usage-Based", "PricingCategory": "Committed",
+            "ChargeDescription": f"{base['CommitmentDiscountName']}: unused commitment",
+            "SkuPriceId": f"{base['SkuId']}.UNUSED", "CommitmentDiscountStatus": "Unused",
+            "CommitmentDiscountQuantity": units})  # fmt: skip
+    return rows
+
+
+def _region(model: _Model, region_id: str | None) -> Row:
+    region = next((r for r in model.regions if r.id == region_id), None)
+    return {} if region is None else {"RegionId": region.id, "RegionName": region.name}
+
+
+def _charge_rows(ctx: _Context, state: _MonthState, usage_billed: FloatArray) -> list[Row]:
+    """Credits, support and subscriptions, worked out from the month's billed usage."""
+    rows, model = [], ctx.model
+    billed = usage_billed.reshape(len(model.subs), len(model.services))
+    for ch in (c for c in NORTHWIND.monthly_charges if c.provider == model.info.key):
+        account = next(a for a in model.accounts if a.id == ch.billing_account_id)
+        base = billed[model.sub_account == model.accounts.index(account)]
+        if ch.base_service is not None:
+            base = base[:, model.service_index(ch.base_service)]
+        amount = round(ch.rate * float(base.sum()), 2)
+        if ch.months is not None and ctx.month.index >= ch.months or amount <= 0:
+            continue
+        sub = None if ch.sub_account_id is None else model.sub_index(ch.sub_account_id)
+        row = _header(ctx, sub, account) | _service_columns(ctx, ch.service)
+        row |= {"ChargeDescription": ch.description, "SkuId": ch.sku_code}
+        if ch.kind == "credit":
+            rows.append(row | _costs(-amount, -amount) | {"ChargeCategory": "Credit",
+                                                           "ChargeFrequency": "One-Time"})  # fmt: skip
+            continue
+        amount = max(amount, ch.minimum)
+        rows.append(row | _costs(amount, amount) | _unit_prices(amount, 1.0, "Units") | {
+            "ChargeCategory": "Purchase", "ChargeFrequency": "Recurring",
+            "PricingCategory": "Standard", "SkuMeter": ch.kind.title(),
+            "SkuPriceId": f"{ch.sku_code}.MONTHLY"})  # fmt: skip
+        if sub is not None:
+            state.billed[sub * len(model.services) + model.service_index(ch.service.name)] += amount
+    return rows
+
+
+def _tax_rows(ctx: _Context, state: _MonthState) -> list[Row]:
+    """Tax on each (sub account, service) billed this month, in the billing currency."""
+    rows, model = [], ctx.model
+    billed = state.billed.reshape(len(model.subs), len(model.services))
+    for sub, svc in np.argwhere(billed > 0):
+        account = model.account_of(int(sub))
+        if account.tax_rate <= 0:
+            continue
+        amount, service = (
+            round(float(billed[sub, svc]) * account.tax_rate, 10),
+            model.services[int(svc)],
+        )
+        label = "VAT" if account.currency == "EUR" else "Sales tax"
+        rows.append(_header(ctx, int(sub), account) | _service_columns(ctx, service)
+                    | _costs(amount, amount, float(ctx.fx[sub])) | {
+            "ChargeCategory": "Tax", "ChargeFrequency": "One-Time",
+            "ChargeDescription": f"{label} {account.tax_rate:.2%} on {service.name}"})  # fmt: skip
+    return rows
+
+
+def _invoice_id(account: BillingAccount, month: _Month) -> str:
+    serial = int(hashlib.sha256(account.id.encode()).hexdigest()[:8], 16) % 100_000
+    return f"{account.invoice_prefix}{month.first:%y%m}{serial:05d}"
+
+
+def _fx(currency: str, month: _Month) -> float:
+    """Units of ``currency`` per USD in a month: a smooth, made-up EUR path."""
+    if currency == "USD":
+        return 1.0
+    k = month.first.year * 12 + month.first.month
+    return round(0.92 + 0.025 * math.sin(k / 3.0), 4)
+
+
+# --------------------------------------------------------------------------- files
+
+
+def _write_month(
+    ctx: _Context, path: Path, spec: DemoSpec, on_block: Callable[[int], None]
+) -> tuple[int, FloatArray]:
+    """Write one provider-month file; return its row count and the anomalies' impact in it."""
+    m, cat = ctx.month, ctx.cat
+    rng = _rng(spec.seed, ctx.model.index, 1 + m.first.year * 12 + m.first.month)
+    state = _MonthState(
+        remaining=np.repeat(cat.capacity, m.days).astype(np.float64),
+        billed=np.zeros(len(ctx.model.subs) * len(ctx.model.services)),
+        impact=np.zeros(len(ctx.planned)),
+    )
+    rows = 0
+    with _focus_file(path, spec.file_format) as write:
+        for block in _blocks(ctx, rng, state):
+            write(block)
+            rows += len(block.variant)
+            on_block(len(block.variant))
+    return rows, state.impact
+
+
+def _blocks(ctx: _Context, rng: np.random.Generator, state: _MonthState) -> Iterator[_Block]:
+    """The month's usage in blocks of at most CHUNK_ROWS rows, then its month-end rows."""
+    alive = ctx.cat.alive(ctx.month.start, ctx.month.start + ctx.month.days - 1)
+    per_block = max(1, CHUNK_ROWS // ctx.month.days)
+    for i in range(0, len(alive), per_block):
+        yield _usage_block(ctx, alive[i : i + per_block], rng, state)
+    yield _month_end_block(ctx, state)
+
+
+@contextmanager
+def _focus_file(path: Path, file_format: FileFormat) -> Iterator[Callable[[_Block], None]]:
+    """Open one FOCUS file; yield the function that appends a block to it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if file_format == "parquet":
+        schema = focus_schema(file_format)
+        parquet = pq.ParquetWriter(str(path), schema, compression="zstd")
+        try:
+            yield lambda block: parquet.write_table(_typed_table(block, schema))
+        finally:
+            parquet.close()
+        return
+    with ExitStack() as stack:
+        stream: IO[bytes] = stack.enter_context(path.open("wb"))
+        if file_format == "csv.gz":  # no name and mtime=0: the same bytes on every run
+            stream = stack.enter_context(
+                gzip.GzipFile(filename="", mode="wb", fileobj=stream, mtime=0)
+            )
+        stream.write((",".join(FOCUS_COLUMNS) + "\n").encode())
+        yield lambda block: stream.write(_csv_bytes(block))
+
+
+def _typed_table(block: _Block, schema: pa.Schema) -> pa.Table:
+    n = len(block.variant)
+    arrays = [
+        block.rows[f.name] if f.name in block.rows
+        else block.columns[f.name].take(block.variant) if f.name in block.columns
+        else pa.nulls(n, f.type)
+        for f in schema
+    ]  # fmt: skip
+    return pa.Table.from_arrays(arrays, schema=schema)
+
+
+def _csv_bytes(block: _Block) -> memoryview:
+    """The block as CSV lines: runs of variant columns joined once per variant, then per row."""
+    pieces, run = [], []
+    for name in FOCUS_COLUMNS:
+        if name in block.rows:
+            if run:
+                pieces.append(_csv_fragment(block, run).take(block.variant))
+            pieces.append(_csv_text(block.rows[name]))
+            run = []
+        else:
+            run.append(name)
+    last = pc.binary_join_element_wise(_csv_fragment(block, run), "\n", "")
+    pieces.append(last.take(block.variant))
+    lines = pc.binary_join_element_wise(*pieces, ",", null_handling="replace", null_replacement="")
+    offsets = np.frombuffer(lines.buffers()[1], np.int32, len(lines) + 1, lines.offset * 4)
+    return memoryview(lines.buffers()[2])[offsets[0] : offsets[-1]]
+
+
+def _csv_fragment(block: _Block, names: list[str]) -> pa.Array:
+    n = len(next(iter(block.columns.values())))
+    parts = [_csv_text(block.columns[c]) if c in block.columns else "" for c in names]
+    if not isinstance(parts[0], pa.Array):
+        parts[0] = pa.repeat(parts[0], n)
+    return pc.binary_join_element_wise(*parts, ",", null_handling="replace", null_replacement="")
+
+
+def _csv_text(values: pa.Array) -> pa.Array:
+    """Numbers as text; text columns arrive quoted already (``_csv_quote``)."""
+    return values if values.type == pa.string() else values.cast(pa.string())
+
+
+def _expected_rows(model: _Model, cat: _Catalog, timeline: _Timeline) -> int:
+    month_end = len(model.commitments) * 25 + len(model.subs) * 8
+    return cat.days_alive(0, timeline.days - 1) + month_end * len(timeline.months)
+
+
+def _write_side_files(out: Path, spec: DemoSpec, timeline: _Timeline, entries: list[dict[str, Any]],
+                      anomalies: tuple[InjectedAnomaly, ...]) -> None:  # fmt: skip
+    _write_json(out / "anomalies.json", [a.to_json() for a in anomalies])
+    _write_json(out / "company.json", summary(NORTHWIND))
+    _write_json(out / "manifest.json", {
+        "generator": "costprism-demo", "version": 1, "seed": spec.seed, "months": spec.months,
+        "start": timeline.months[0].label, "end": timeline.months[-1].label,
+        "rows_per_month": spec.rows_per_month, "focus_version": "1.2",
+        "file_format": spec.file_format, "files": entries, "company": "company.json",
+        "side_inputs": {"anomalies": "anomalies.json"},
+    })  # fmt: skip
+
+
+def _write_json(path: Path, value: Any) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(value, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")

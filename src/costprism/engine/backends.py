@@ -16,7 +16,7 @@ import ibis
 import pyarrow as pa
 
 from costprism.errors import InputError
-from costprism.ledger import Ledger
+from costprism.ledger import Ledger, LedgerTable
 
 EngineName = Literal["duckdb", "spark"]
 COSTS = "costs"
@@ -49,6 +49,13 @@ def open_ledger(
     return LedgerView(backend=backend, costs=table, version=version, engine=engine)
 
 
+def open_table(table: LedgerTable, name: str) -> ibis.Table:
+    """The newest version of a side table (quarantine, contract commitments) on DuckDB."""
+    files, _ = table.files()
+    _, opened = _duckdb(files, table.current_schema(), name)
+    return opened
+
+
 def duckdb_backend(threads: int | None = None, memory_limit: str | None = None) -> Any:
     backend = ibis.duckdb.connect()
     backend.raw_sql("SET TimeZone = 'UTC'")
@@ -59,15 +66,15 @@ def duckdb_backend(threads: int | None = None, memory_limit: str | None = None) 
     return backend
 
 
-def _duckdb(files: Sequence[str], schema: pa.Schema) -> tuple[Any, ibis.Table]:
+def _duckdb(files: Sequence[str], schema: pa.Schema, name: str = COSTS) -> tuple[Any, ibis.Table]:
     backend = duckdb_backend()
     if not files:
-        return backend, backend.create_table(COSTS, schema.empty_table(), temp=True)
+        return backend, backend.create_table(name, schema.empty_table(), temp=True)
     listed = ", ".join("'" + f.replace("'", "''") + "'" for f in files)
     backend.raw_sql(
-        f"CREATE TEMP VIEW {COSTS} AS SELECT * FROM read_parquet([{listed}], union_by_name = true)"
+        f"CREATE TEMP VIEW {name} AS SELECT * FROM read_parquet([{listed}], union_by_name = true)"
     )
-    return backend, backend.table(COSTS)
+    return backend, backend.table(name)
 
 
 def spark_session(master: str = "local[2]") -> Any:
@@ -76,7 +83,8 @@ def spark_session(master: str = "local[2]") -> Any:
         from pyspark.sql import SparkSession
     except ImportError as error:
         raise InputError(
-            "the Spark engine needs pyspark: pip install 'costprism[spark]' (and a Java 17 runtime)",
+            "the Spark engine needs pyspark: pip install 'costprism[spark]' "
+            "(and a Java 17 runtime)",
             code="engine.missing",
         ) from error
     return (

@@ -20,6 +20,7 @@ period-order           error     a period whose start is not before its end
 datetime-format        warning   a timestamp without ``T``/``Z``, read as UTC
 enum-case              warning   an allowed value in the wrong case, normalized
 currency-case          warning   a lower-case currency code, upper-cased
+null-literal           warning   the text NULL stands for missing values (file level)
 =====================  ========  ====================================================
 """
 

@@ -28,7 +28,8 @@ class Finding:
         where = self.file if self.line is None else f"{self.file}:{self.line}"
         column = f" column {self.column}" if self.column else ""
         value = "" if self.value is None else f" value {_shorten(self.value)!r}"
-        return f"{where}{column}{value}: {self.severity} [{self.rule}] {self.message}; fix: {self.hint}"
+        what = f"{self.severity} [{self.rule}] {self.message}"
+        return f"{where}{column}{value}: {what}; fix: {self.hint}"
 
 
 @dataclass(kw_only=True)

@@ -27,6 +27,7 @@ from costprism.ingest.reader import (
     ReadPlan,
     count_findings,
     finding_rows,
+    null_literals,
     plan_read,
     write_slices,
 )
@@ -162,6 +163,7 @@ class _Run:
                     "export a billing period with charges",
                     code="input.no_rows",
                 )
+            self._null_literal_warning(plan)
             for check, count in zip(plan.checks, counts, strict=True):
                 if count:
                     self.report.count(check.severity, check.rule, count)
@@ -201,6 +203,19 @@ class _Run:
                         hint=check.hint,
                     )
                 )
+
+    def _null_literal_warning(self, plan: ReadPlan) -> None:
+        columns = null_literals(plan, self.connection)
+        if columns:
+            listed = ", ".join(f"{name} ({n})" for name, n in sorted(columns.items()))
+            self._header_warning(
+                plan,
+                next(iter(sorted(columns))),
+                "null-literal",
+                f"missing values are written as the text NULL (in the first 10,000 rows: "
+                f"{listed}); read as null",
+                "leave missing values empty",
+            )
 
     def _header_findings(self) -> None:
         for plan in self.plans:

@@ -215,13 +215,29 @@ def _stream(
         raise _input_error(plan.file, error) from error
 
 
-def _relation(file: InputFile) -> str:
+def null_literals(
+    plan: ReadPlan, connection: duckdb.DuckDBPyConnection, sample_rows: int = 10_000
+) -> dict[str, int]:
+    """Columns whose missing values are written as the text NULL, in the first rows."""
+    if plan.file.format == "parquet":
+        return {}
+    names = list(plan.file.header)
+    items = ", ".join(literal(v) for v in NULL_LITERALS)
+    counts = ", ".join(f"count_if({quote(n)} IN ({items}))" for n in names)
+    relation = _relation(plan.file, null_texts=False)
+    sql = f"SELECT {counts} FROM (SELECT * FROM {relation} LIMIT {int(sample_rows)})"
+    row = _fetch_one(plan, connection, sql)
+    return {name: int(n or 0) for name, n in zip(names, row, strict=True) if n}
+
+
+def _relation(file: InputFile, *, null_texts: bool = True) -> str:
+    """The file as a DuckDB relation of text columns (Parquet keeps its types)."""
     path = literal(str(file.path))
     if file.format == "parquet":
         return f"read_parquet({path})"
     columns = ", ".join(f"{literal(name)}: 'VARCHAR'" for name in file.header)
     compression = "gzip" if file.format == "csv.gz" else "none"
-    nulls = ", ".join(literal(v) for v in ("", *NULL_LITERALS))
+    nulls = ", ".join(literal(v) for v in ("", *(NULL_LITERALS if null_texts else ())))
     return (
         f"read_csv({path}, header = true, auto_detect = false, columns = {{{columns}}}, "
         f"delim = {literal(file.delimiter)}, quote = '\"', escape = '\"', "
