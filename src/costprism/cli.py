@@ -14,7 +14,7 @@ import sys
 from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import typer
 from rich.console import Console
@@ -22,16 +22,16 @@ from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeEl
 from rich.table import Table
 from typer._click.exceptions import ClickException
 
-from costprism.capabilities.datasources import list_slices, slice_history
-from costprism.capabilities.reporting import cost_report
-from costprism.engine.backends import EngineName, open_ledger
-from costprism.engine.filters import parse_filters
-from costprism.engine.query import GRANULARITIES, CostQuery
 from costprism.errors import CostPrismError, InputError, UserError
-from costprism.ingest.findings import FindingReport
-from costprism.ingest.pipeline import IngestOptions, IngestResult, ingest, validate
-from costprism.ledger import Ledger
 from costprism.settings import resolve_home
+
+if TYPE_CHECKING:
+    from costprism.ingest.findings import FindingReport
+    from costprism.ingest.pipeline import IngestResult
+
+# Heavy modules (DuckDB, Ibis, Delta) are imported inside the commands that use them, so
+# that `costprism --help` and argument errors answer at once.
+GRANULARITIES = ("day", "week", "month", "quarter", "year", "total", "billing-period")
 
 app = typer.Typer(
     name="costprism",
@@ -108,6 +108,9 @@ def ingest_command(
     home: HomeOption = None,
 ) -> None:
     """Import FOCUS exports (CSV, CSV.gz, Parquet) as the new content of their slices."""
+    from costprism.ingest.pipeline import IngestOptions, ingest
+    from costprism.ledger import Ledger
+
     ledger = Ledger.at_home(resolve_home(home))
     options = IngestOptions(
         source=source, quarantine=quarantine, force=force, memory_limit=memory_limit,
@@ -125,6 +128,8 @@ def validate_command(
     home: HomeOption = None,
 ) -> None:
     """Check files as an import would, storing nothing; exit 1 if there are errors."""
+    from costprism.ingest.pipeline import IngestOptions, validate
+
     with _IngestProgress() as step:
         result = validate(paths, IngestOptions(source="validate"), progress=step)
     _print_findings(result.report.examples, result.report.per_rule("error"), result.report)
@@ -143,6 +148,10 @@ def sources_command(
     as_of: AsOfOption = None, output: FormatOption = "table", home: HomeOption = None
 ) -> None:
     """The slices in the ledger: rows and totals per currency, version, import time."""
+    from costprism.capabilities.datasources import list_slices
+    from costprism.engine.backends import open_ledger
+    from costprism.ledger import Ledger
+
     ledger = Ledger.at_home(resolve_home(home))
     view = open_ledger(ledger, as_of=_as_of(as_of))
     records = [s.record() for s in list_slices(ledger, view)]
@@ -170,6 +179,12 @@ def cost_command(
     home: HomeOption = None,
 ) -> None:
     """Cost by any columns and tags over time, in each billing currency."""
+    from costprism.capabilities.reporting import cost_report
+    from costprism.engine.backends import EngineName, open_ledger
+    from costprism.engine.filters import parse_filters
+    from costprism.engine.query import CostQuery
+    from costprism.ledger import Ledger
+
     query = CostQuery(
         basis=(_choice(basis, ("billed", "effective", "list", "contracted"), "--basis"),),
         group_by=tuple(by or ()),
@@ -193,6 +208,9 @@ def history_command(
     home: HomeOption = None,
 ) -> None:
     """Every version of the slices of a source and billing period."""
+    from costprism.capabilities.datasources import slice_history
+    from costprism.ledger import Ledger
+
     ledger = Ledger.at_home(resolve_home(home))
     records = [v.record() for v in slice_history(ledger, source=source, period=period)]
     if _format(output) != "json":
@@ -210,6 +228,7 @@ def quarantine_command(
 ) -> None:
     """Rows an import rejected (with --quarantine), with their findings."""
     from costprism.capabilities.quarantine import quarantined_rows
+    from costprism.ledger import Ledger
 
     ledger = Ledger.at_home(resolve_home(home))
     _render(
@@ -220,6 +239,8 @@ def quarantine_command(
 @app.command("vacuum")
 def vacuum_command(home: HomeOption = None) -> None:
     """Delete files no longer in the newest version (old versions become unreadable)."""
+    from costprism.ledger import Ledger
+
     ledger = Ledger.at_home(resolve_home(home))
     removed = sum(
         len(t.vacuum()) for t in (ledger.costs, ledger.contract_commitments, ledger.quarantine)

@@ -2,13 +2,13 @@
 
 The tree::
 
-    CostPrismError                      code            exit
-    ├── UserError                                       1
-    │   ├── InputError                  input.*         1   a file can't be read as asked
-    │   ├── ValidationFailed            validation.failed 1 findings of severity error; nothing stored
-    │   ├── QueryError                  query.*         1   a cost query or filter that can't be run
-    │   └── LedgerError                 ledger.*        1   a ledger operation refused (shrink, version)
-    └── InternalError                   internal        2   a bug or an environment fault
+    CostPrismError             code               exit
+    ├── UserError                                 1
+    │   ├── InputError         input.*            1   a file can't be read as asked
+    │   ├── ValidationFailed   validation.failed  1   rows with errors; nothing stored
+    │   ├── QueryError         query.*            1   a query or filter that can't be run
+    │   └── LedgerError        ledger.*           1   a ledger operation refused
+    └── InternalError          internal           2   a bug or an environment fault
 
 Messages name the thing, the bad value and the fix. Only the edges (CLI, API, web)
 translate these into exit codes or HTTP errors.
@@ -49,7 +49,7 @@ class InputError(UserError):
     code = "input.unreadable"
 
 
-class ValidationFailed(UserError):
+class ValidationFailed(UserError):  # noqa: N818 (reads as what happened to the import)
     """An import found errors; nothing was stored."""
 
     code = "validation.failed"

@@ -15,7 +15,10 @@ from costprism.errors import QueryError
             Filter(column="tag:CostCenter", op="in", values=("cc-2087", "cc, 3001")),
         ),
         ("SubAccountName not in (a)", Filter(column="SubAccountName", op="not in", values=("a",))),
-        ("SubAccountName like sandbox-%", Filter(column="SubAccountName", op="like", values=("sandbox-%",))),
+        (
+            "SubAccountName like sandbox-%",
+            Filter(column="SubAccountName", op="like", values=("sandbox-%",)),
+        ),
         ("tag:team is null", Filter(column="tag:team", op="is null")),
         ("ResourceId IS NOT NULL", Filter(column="ResourceId", op="is not null")),
     ],
@@ -51,3 +54,11 @@ def test_normalize_tag_key_ignores_case_dash_and_underscore() -> None:
     assert {normalize_tag_key(k) for k in ("CostCenter", "cost-center", "cost_center")} == {
         "costcenter"
     }
+
+
+def test_and_inside_an_unquoted_value_is_part_of_the_value() -> None:
+    filters = parse_filters(["ServiceCategory=AI and Machine Learning and RegionId=us-east-1"])
+    assert filters == (
+        Filter(column="ServiceCategory", op="=", values=("AI and Machine Learning",)),
+        Filter(column="RegionId", op="=", values=("us-east-1",)),
+    )

@@ -7,6 +7,7 @@ nowhere else; capabilities receive an Ibis table.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -105,8 +106,9 @@ def _spark(files: Sequence[str], schema: pa.Schema, session: Any) -> tuple[Any, 
         frame = session.read.option("mergeSchema", "true").parquet(*files)
     else:
         frame = session.createDataFrame([], schema=_spark_schema(schema))
-    frame.createOrReplaceTempView(COSTS)
-    return backend, backend.table(COSTS)
+    name = f"{COSTS}_{uuid.uuid4().hex[:12]}"  # views of two versions must not collide
+    frame.createOrReplaceTempView(name)
+    return backend, backend.table(name)
 
 
 def _spark_schema(schema: pa.Schema) -> Any:

@@ -137,11 +137,20 @@ def _split_and(text: str) -> list[str]:
             quote = char
         elif char in "()":
             depth += 1 if char == "(" else -1
-        elif depth == 0 and lowered.startswith(" and ", index):
+        elif (
+            depth == 0
+            and lowered.startswith(" and ", index)
+            and _starts_condition(text[index + len(" and ") :])
+        ):
             parts.append(text[start:index])
             start = index + len(" and ")
     parts.append(text[start:])
     return [part for part in parts if part.strip()]
+
+
+def _starts_condition(text: str) -> bool:
+    """Whether ``text`` begins like a condition (``COL op …``), not like more of a value."""
+    return any(pattern.match(text.strip()) for _, pattern in _PATTERNS)
 
 
 def _unquote(value: str) -> str:

@@ -95,7 +95,7 @@ def tag_value(costs: ir.Table, key: str) -> ir.Value:
     """The value of tag ``key``, keys compared ignoring case, ``-`` and ``_``."""
     tags = costs["Tags"]
     normalized = tags.keys().map(lambda k: k.lower().re_replace("[-_]", ""))
-    position = normalized.index(normalize_tag_key(key))
+    position = normalized.index(normalize_tag_key(key)).cast("int32")
     return ibis.ifelse(position >= 0, tags.values()[position], ibis.null("string"))
 
 
@@ -122,7 +122,7 @@ def _literal(column: ir.Value, value: str, condition: Filter) -> Any:
     kind = column.type()
     try:
         if kind.is_decimal() or kind.is_floating() or kind.is_integer():
-            return Decimal(value)
+            return ibis.literal(Decimal(value), type=kind)
         if kind.is_timestamp():
             parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
             return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)

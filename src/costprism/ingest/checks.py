@@ -38,6 +38,7 @@ _LOOSE_TS = (
     r"\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?)? ?(Z|UTC|[+-]\d{2}(:?\d{2})?)?"
 )
 _FOCUS_TS_LIKE = "'____-__-__T__:__:__Z'"
+_NO_SECONDS = r"^(\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2})(Z|[+-]\d{2}(:?\d{2})?)?$"
 NULL_LITERALS = ("NULL", "null", "Null")
 
 # Without these a row can't be placed in a slice, a period or a currency: an error.
@@ -168,12 +169,16 @@ def _type_checks(plan: ColumnPlan, found: str, typed: str) -> list[Check]:
     spec = plan.spec
     name = spec.name
     if spec.focus_type == "decimal":
-        number = f"TRY_CAST({plan.source} AS DOUBLE)" if plan.source_type == "VARCHAR" else typed
+        if plan.source_type == "VARCHAR":
+            number = f"TRY_CAST({plan.source} AS DOUBLE)"
+            valid = f"abs({number}) < 1e25 AND NOT contains({plan.source}, '_')"
+        else:
+            valid = f"{typed} IS NOT NULL"
         return [
             _error(
                 "bad-decimal",
                 name,
-                f"{found} AND NOT coalesce(abs({number}) < 1e25, false)",
+                f"{found} AND NOT coalesce({valid}, false)",
                 f"{name} is not a number",
                 "write plain decimals such as 12.5 or 1.2E-7: no currency signs, "
                 "thousands separators or units",
@@ -272,7 +277,7 @@ def _json_check(plan: ColumnPlan, found: str) -> Check:
         condition = "false"
     else:
         condition = (
-            f"{found} AND NOT (json_valid({value}) AND json_type({value}::VARCHAR) = 'OBJECT')"
+            f"{found} AND NOT coalesce(json_type(TRY_CAST({value} AS JSON)) = 'OBJECT', false)"
         )
     return _error(
         "bad-json",
@@ -295,10 +300,12 @@ def _timestamp(value: str, source_type: str) -> str:
     if source_type == "DATE":
         return f"CAST(CAST({value} AS TIMESTAMP) AS TIMESTAMPTZ)"
     text = f"CAST({value} AS VARCHAR)" if source_type != "VARCHAR" else value
+    utc = rf"regexp_replace({text}, '\s*UTC$', 'Z')"
+    seconds = rf"regexp_replace({utc}, {literal(_NO_SECONDS)}, '\1:00\2')"
     return (
         f"CASE WHEN {text} LIKE {_FOCUS_TS_LIKE} THEN TRY_CAST({text} AS TIMESTAMPTZ) "
         f"WHEN regexp_full_match({text}, {literal(_LOOSE_TS)}) "
-        f"THEN TRY_CAST(replace({text}, 'UTC', 'Z') AS TIMESTAMPTZ) END"
+        f"THEN TRY_CAST({seconds} AS TIMESTAMPTZ) END"
     )
 
 
@@ -309,16 +316,16 @@ def _decimal(value: str, source_type: str) -> str:
     """
     if source_type != "VARCHAR":
         return f"TRY_CAST({value} AS DECIMAL(38, 12))"
-    return f"TRY_CAST(TRY_CAST({value} AS DOUBLE) AS DECIMAL(38, 12))"
+    return (
+        f"CASE WHEN NOT contains({value}, '_') "
+        f"THEN TRY_CAST(TRY_CAST({value} AS DOUBLE) AS DECIMAL(38, 12)) END"
+    )
 
 
 def _key_value(value: str, source_type: str) -> str:
     if source_type.startswith("MAP"):
         return f"CAST({value} AS MAP(VARCHAR, VARCHAR))"
-    return (
-        f"CASE WHEN json_valid({value}) AND json_type({value}::VARCHAR) = 'OBJECT' "
-        f"THEN TRY_CAST(json({value}) AS MAP(VARCHAR, VARCHAR)) END"
-    )
+    return f"TRY_CAST(TRY_CAST({value} AS JSON) AS MAP(VARCHAR, VARCHAR))"
 
 
 def _enum(value: str, allowed: Sequence[str]) -> str:

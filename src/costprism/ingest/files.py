@@ -10,7 +10,6 @@ from __future__ import annotations
 import csv
 import glob
 import gzip
-import io
 import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -110,6 +109,12 @@ def _csv_header(path: Path, kind: FileFormat) -> tuple[tuple[str, ...], str]:
             code="input.empty_file",
         )
     delimiter = _delimiter(text)
+    if delimiter != ",":
+        raise InputError(
+            f"{path}:1: the header is separated by {delimiter!r}, not by commas; "
+            "export the file as CSV with ',' between fields",
+            code="input.delimiter",
+        )
     names = next(csv.reader([text], delimiter=delimiter))
     return tuple(name.strip().lstrip("\ufeff").strip() for name in names), delimiter
 
@@ -142,13 +147,52 @@ def _head_bytes(path: Path, kind: FileFormat) -> bytes:
 
 
 def _delimiter(header_line: str) -> str:
-    """The header's delimiter: a comma unless the line plainly uses another one."""
+    """The header's delimiter, if it plainly is not the comma FOCUS CSV uses."""
     counts = {sep: header_line.count(sep) for sep in (",", ";", "\t", "|")}
     best = max(counts, key=lambda sep: counts[sep])
     return "," if counts[","] > 0 or counts[best] == 0 else best
 
 
-def csv_sample(path: Path, kind: FileFormat, lines: int = 2) -> list[list[str]]:
-    """The first ``lines`` records, for messages about a file's layout."""
-    text = _head_bytes(path, kind).decode("utf-8-sig", errors="replace")
-    return list(csv.reader(io.StringIO(text)))[:lines]
+def verify_gzip(path: Path) -> None:
+    """Read a gzip file to its end: a truncated download fails here, not silently."""
+    try:
+        with gzip.open(path, "rb") as handle:
+            while handle.read(1 << 22):
+                pass
+    except (OSError, EOFError, zlib.error) as error:
+        raise InputError(
+            f"{path}: the gzip file is damaged or truncated ({error}); download it again",
+            code="input.truncated",
+        ) from error
+
+
+def record_lines(path: Path, kind: FileFormat, ordinals: Iterable[int]) -> dict[int, int]:
+    """The 1-based line where each data record (0-based ordinal) starts, quotes respected."""
+    wanted = set(ordinals)
+    if not wanted:
+        return {}
+    opener = gzip.open if kind == "csv.gz" else open
+    found: dict[int, int] = {}
+    with opener(path, "rt", encoding="utf-8-sig", errors="replace", newline="") as handle:
+        reader = csv.reader(handle)
+        next(reader, None)
+        line = reader.line_num + 1
+        for ordinal, _ in enumerate(reader):
+            if ordinal in wanted:
+                found[ordinal] = line
+                if len(found) == len(wanted):
+                    break
+            line = reader.line_num + 1
+    return found
+
+
+def first_invalid_utf8(path: Path, kind: FileFormat) -> tuple[int, int, int] | None:
+    """(line, column, byte) of the first byte that is not UTF-8, or None."""
+    opener = gzip.open if kind == "csv.gz" else open
+    with opener(path, "rb") as handle:
+        for number, raw in enumerate(handle, start=1):
+            try:
+                raw.decode("utf-8")
+            except UnicodeDecodeError as error:
+                return number, error.start + 1, raw[error.start]
+    return None

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import shutil
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -21,7 +22,7 @@ import pyarrow.parquet as pq
 
 from costprism.errors import InputError, LedgerError, ValidationFailed
 from costprism.ingest.checks import Check
-from costprism.ingest.files import discover
+from costprism.ingest.files import discover, record_lines, verify_gzip
 from costprism.ingest.findings import MAX_EXAMPLES, Finding, FindingReport
 from costprism.ingest.reader import (
     ReadPlan,
@@ -86,6 +87,7 @@ def connect(options: IngestOptions) -> duckdb.DuckDBPyConnection:
     connection.execute("SET TimeZone = 'UTC'")
     connection.execute(f"SET memory_limit = '{options.memory_limit}'")
     connection.execute("SET preserve_insertion_order = true")
+    connection.execute("SET enable_progress_bar = false")
     if options.threads:
         connection.execute(f"SET threads = {int(options.threads)}")
     return connection
@@ -156,7 +158,7 @@ class _Run:
         for plan in self.plans:
             if progress:
                 progress("checking", plan.file.name)
-            rows, rejected, counts = count_findings(plan, self.connection)
+            rows, rejected, counts = _count_verified(plan, self.connection)
             if rows == 0:
                 raise InputError(
                     f"{plan.file.name}:2: the file has a header but no data rows; "
@@ -188,13 +190,15 @@ class _Run:
         ]
         if room <= 0 or not failing:
             return
-        for ordinal, hits, raw in finding_rows(plan, self.connection, failing, room):
+        rows = finding_rows(plan, self.connection, failing, room)
+        lines = _lines(plan, [ordinal for ordinal, _, _ in rows])
+        for ordinal, hits, raw in rows:
             for check in hits[: MAX_EXAMPLES - len(self.report.examples)]:
                 source = plan.source_of(check.column)
                 self.report.examples.append(
                     Finding(
                         file=plan.file.name,
-                        line=plan.line_of(ordinal),
+                        line=lines[ordinal],
                         column=check.column,
                         value=raw.get(source) if source else None,
                         rule=check.rule,
@@ -351,12 +355,37 @@ class _Run:
         )
 
 
+def _count_verified(
+    plan: ReadPlan, connection: duckdb.DuckDBPyConnection
+) -> tuple[int, int, list[int]]:
+    """Pass one, with a gzip file read to its end beside it (DuckDB misses a lost trailer)."""
+    if plan.file.format != "csv.gz":
+        return count_findings(plan, connection)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        verified = pool.submit(verify_gzip, plan.file.path)
+        try:
+            counted = count_findings(plan, connection)
+        finally:
+            verified.result()
+    return counted
+
+
+def _lines(plan: ReadPlan, ordinals: list[int]) -> dict[int, int]:
+    """File lines of data records; records can span lines inside quoted fields."""
+    if plan.file.format == "parquet":
+        return {o: plan.line_of(o) for o in ordinals}
+    found = record_lines(plan.file.path, plan.file.format, ordinals)
+    return {o: found.get(o, plan.line_of(o)) for o in ordinals}
+
+
 def _slice_ids(
     connection: duckdb.DuckDBPyConnection, staging: Path, dataset: str, source: str
 ) -> dict[str, SliceId]:
     if dataset == "contract_commitment":
         only = SliceId(source=source, billing_account_id="", billing_period_start=EPOCH)
         return {only.key: only}
+    if not any(staging.glob("*/*.parquet")):
+        return {}
     rows = connection.execute(
         f"SELECT DISTINCT {SLICE_COLUMN}, BillingAccountId, BillingPeriodStart FROM read_parquet("
         f"'{staging}/*/*.parquet', hive_partitioning = true)"

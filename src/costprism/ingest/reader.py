@@ -37,7 +37,7 @@ from costprism.ingest.checks import (
     quote,
     typed_expression,
 )
-from costprism.ingest.files import InputFile
+from costprism.ingest.files import InputFile, first_invalid_utf8
 from costprism.ledger.store import EPOCH, SLICE_COLUMN, SliceId
 
 BATCH_ROWS = 122_880
@@ -303,9 +303,18 @@ def _refuse_bad_header(file: InputFile, detection: HeaderDetection) -> None:
 
 
 def _input_error(file: InputFile, error: duckdb.Error) -> InputError:
-    text = str(error)
-    line = re.search(r"[Ll]ine:?\s*(\d+)", text)
-    where = f"{file.name}:{line.group(1)}" if line else file.name
+    text = str(error).replace(str(file.path), "<file>")
+    if isinstance(error, duckdb.InternalException) or "unicode" in text.lower():
+        bad = first_invalid_utf8(file.path, file.format) if file.format != "parquet" else None
+        if bad:
+            line, column, byte = bad
+            return InputError(
+                f"{file.name}:{line}: byte 0x{byte:02x} at character {column} is not UTF-8; "
+                "re-save the file as UTF-8",
+                code="input.encoding",
+            )
+    found = re.search(r"[Ll]ine:?\s*(\d+)", text)
+    where = f"{file.name}:{found.group(1)}" if found else file.name
     summary = text.strip().splitlines()[0][:300]
     return InputError(
         f"{where}: the file can't be read ({summary}); {_fix_for(text)}",
@@ -315,9 +324,9 @@ def _input_error(file: InputFile, error: duckdb.Error) -> InputError:
 
 def _fix_for(text: str) -> str:
     lowered = text.lower()
-    if "unicode" in lowered or "utf" in lowered:
+    if "unicode" in lowered or "utf-8" in lowered:
         return "re-save the file as UTF-8"
-    if "gzip" in lowered or "inflate" in lowered or "compress" in lowered:
+    if "gzip" in lowered or "inflate" in lowered or "zlib" in lowered:
         return "the compressed file is damaged or truncated; download it again"
     if "maximum line size" in lowered:
         return "a field is larger than 16 MB; check the export"

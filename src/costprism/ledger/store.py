@@ -112,7 +112,14 @@ class LedgerTable:
                 )
             return [], None
         table = self.delta(as_of)
-        return list(table.file_uris()), table.version()
+        files = list(table.file_uris())
+        if as_of is not None and not all(Path(f).exists() for f in files):
+            raise LedgerError(
+                f"ledger version {as_of} is no longer readable: 'costprism vacuum' removed its "
+                "files; see 'costprism history' for readable versions",
+                code="ledger.no_version",
+            )
+        return files, table.version()
 
     def current_schema(self, as_of: int | datetime | None = None) -> pa.Schema:
         if not self.exists():
@@ -138,7 +145,6 @@ class LedgerTable:
 
     def staging(self, ingest_id: int) -> Path:
         """An empty folder for one import's files, inside the table (same file system)."""
-        self.ensure()
         folder = self.path / STAGING / f"{ingest_id:08d}"
         shutil.rmtree(folder, ignore_errors=True)
         folder.mkdir(parents=True)
@@ -157,16 +163,17 @@ class LedgerTable:
         """Make the staged slices the complete content of those slices, in one commit."""
         table = self.ensure()
         actions = _move_into_place(self.path, staging)
-        existing = self.slice_rows()
-        staged = {a.partition_values[SLICE_COLUMN] for a in actions if a.partition_values}
-        replaced = sorted(key for key in staged if key in existing)
+        staged = sorted(
+            {str(a.partition_values[SLICE_COLUMN]) for a in actions if a.partition_values}
+        )
         schema = _merged_schema(pa.schema(table.schema().to_arrow()), extra_fields)
+        # overwrite (not append) even for new slices: only overwrite records a widened schema
         table.create_write_transaction(
             actions,
-            mode="overwrite" if replaced else "append",
+            mode="overwrite",
             schema=schema,
             partition_by=[SLICE_COLUMN],
-            partition_filters=[(SLICE_COLUMN, "in", replaced)] if replaced else None,
+            partition_filters=[(SLICE_COLUMN, "in", staged)],
             commit_properties=CommitProperties(
                 custom_metadata={METADATA_KEY: json.dumps(metadata, default=str)}
             ),
@@ -177,9 +184,11 @@ class LedgerTable:
     def vacuum(self) -> list[str]:
         if not self.exists():
             return []
-        removed = list(
-            self.delta().vacuum(retention_hours=0, enforce_retention_duration=False, dry_run=False)
-        )
+        table = self.delta()
+        candidates = table.vacuum(retention_hours=0, enforce_retention_duration=False)
+        removed = [f for f in candidates if (self.path / f).exists() or Path(f).exists()]
+        if removed:
+            table.vacuum(retention_hours=0, enforce_retention_duration=False, dry_run=False)
         staging = self.path / STAGING
         if staging.exists():
             removed += [str(p) for p in staging.rglob("*.parquet")]

@@ -1,0 +1,115 @@
+"""What the ledger holds: slices with their totals, and every version of each slice.
+
+``sample_ledger`` has source ``synthetic`` (written by version 1) and source ``sample``
+(version 2); ``restated_ledger`` has the 1.0 sample written twice (versions 1 and 2).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+from costprism.capabilities.datasources import list_slices, slice_history
+from costprism.engine.backends import open_ledger
+from costprism.engine.filters import parse_filters
+from costprism.ledger import Ledger
+
+SqlRunner = Callable[[str], list[tuple[Any, ...]]]
+SAMPLE_SLICES = {
+    ("20209880", "2024-09-01", 6),
+    ("/providers/Microsoft.Billing/billingAccounts/8611537", "2024-09-01", 51),
+    ("1234567890123", "2024-09-01", 942),
+    ("20209880", "2024-10-01", 1),
+}
+
+
+def test_list_slices_equals_a_group_by(sample_ledger: Ledger, sample_sql: SqlRunner) -> None:
+    slices = list_slices(sample_ledger, open_ledger(sample_ledger))
+    observed = [
+        (
+            s.source,
+            s.billing_account_id,
+            s.billing_period_start,
+            s.billing_currency,
+            s.rows,
+            s.billed_cost,
+            s.effective_cost,
+        )
+        for s in slices
+    ]
+    expected = sample_sql(
+        "SELECT x_SourceId, BillingAccountId, BillingPeriodStart, BillingCurrency, count(*), "
+        "sum(BilledCost), sum(EffectiveCost) FROM costs GROUP BY ALL ORDER BY 1, 2, 3, 4"
+    )
+    assert observed == expected
+    assert len(slices) == 10
+
+
+def test_list_slices_names_the_version_that_wrote_each(sample_ledger: Ledger) -> None:
+    slices = list_slices(sample_ledger, open_ledger(sample_ledger))
+    assert {s.source: s.version for s in slices} == {"synthetic": 1, "sample": 2}
+    assert all(s.imported_at is not None for s in slices)
+    synthetic = next(s for s in slices if s.source == "synthetic")
+    sample = next(s for s in slices if s.source == "sample")
+    assert synthetic.imported_at < sample.imported_at
+
+
+def test_list_slices_of_an_old_version(sample_ledger: Ledger) -> None:
+    slices = list_slices(sample_ledger, open_ledger(sample_ledger, as_of=1))
+    assert {s.source for s in slices} == {"synthetic"}
+    assert {s.version for s in slices} == {1}
+
+
+def test_list_slices_respects_the_scope(sample_ledger: Ledger, sample_sql: SqlRunner) -> None:
+    scope = parse_filters(["ProviderName=Microsoft"])
+    slices = list_slices(sample_ledger, open_ledger(sample_ledger), scope)
+    [(rows, effective)] = sample_sql(
+        "SELECT count(*), sum(EffectiveCost) FROM costs WHERE ProviderName = 'Microsoft'"
+    )
+    assert [(s.rows, s.effective_cost) for s in slices] == [(rows, effective)]
+
+
+def test_slice_record_is_json_ready(sample_ledger: Ledger) -> None:
+    [record] = [
+        s.record()
+        for s in list_slices(sample_ledger, open_ledger(sample_ledger))
+        if s.billing_period_start.month == 10
+    ]
+    assert json.loads(json.dumps(record)) == record
+    assert record["BillingPeriodStart"] == "2024-10-01"
+    assert record["BilledCost"] == 0.24
+    assert record["version"] == 2
+
+
+def test_slice_history_shows_both_versions_and_marks_the_current(
+    restated_ledger: Ledger,
+) -> None:
+    history = slice_history(restated_ledger, source="sample")
+    written = {(v.version, v.billing_account_id, v.billing_period_start, v.rows) for v in history}
+    assert written == {(version, *s) for version in (1, 2) for s in SAMPLE_SLICES}
+    assert {v.version for v in history if v.current} == {2}
+    assert {v.version for v in history if not v.current} == {1}
+    first, second = (
+        {v.billing_account_id + v.billing_period_start: v for v in history if v.version == n}
+        for n in (1, 2)
+    )
+    assert all(v.previous_rows is None for v in first.values())
+    assert {k: v.previous_rows for k, v in second.items()} == {k: v.rows for k, v in first.items()}
+    assert all(v.files and v.files[0].endswith("_doubled.csv") for v in second.values())
+
+
+def test_slice_history_filters_by_period_and_source(restated_ledger: Ledger) -> None:
+    october = slice_history(restated_ledger, source="sample", period="2024-10")
+    assert [(v.version, v.billing_period_start, v.current) for v in october] == [
+        (1, "2024-10-01", False),
+        (2, "2024-10-01", True),
+    ]
+    assert slice_history(restated_ledger, source="other") == []
+    assert slice_history(restated_ledger, period="2026-05") == []
+
+
+def test_slice_version_record_is_json_ready(restated_ledger: Ledger) -> None:
+    records = [v.record() for v in slice_history(restated_ledger, period="2024-10")]
+    assert json.loads(json.dumps(records)) == records
+    assert [r["current"] for r in records] == [False, True]
