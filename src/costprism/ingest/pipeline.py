@@ -27,7 +27,10 @@ from costprism.ingest.findings import MAX_EXAMPLES, Finding, FindingReport
 from costprism.ingest.reader import (
     ReadPlan,
     count_findings,
+    count_rejected,
+    create_row_sequence,
     finding_rows,
+    group_plans,
     null_literals,
     plan_read,
     write_slices,
@@ -154,11 +157,13 @@ class _Run:
     def check(self, progress: Progress | None) -> None:
         """Pass one over every file: counts per rule, then the first lines with findings."""
         self._header_findings()
-        found: list[tuple[ReadPlan, list[int]]] = []
-        for plan in self.plans:
+        counted: dict[str, tuple[int, list[int]]] = {}
+        for group in group_plans(self.plans):
             if progress:
-                progress("checking", plan.file.name)
-            rows, rejected, counts = _count_verified(plan, self.connection)
+                progress("checking", _group_name(group))
+            counted.update(_count_verified(group, self.connection))
+        for plan in self.plans:
+            rows, counts = counted[plan.file.name]
             if rows == 0:
                 raise InputError(
                     f"{plan.file.name}:2: the file has a header but no data rows; "
@@ -169,6 +174,10 @@ class _Run:
             for check, count in zip(plan.checks, counts, strict=True):
                 if count:
                     self.report.count(check.severity, check.rule, count)
+            errors = any(
+                n for c, n in zip(plan.checks, counts, strict=True) if c.severity == "error"
+            )
+            rejected = count_rejected(plan, self.connection) if errors else 0
             self.summaries.append(
                 FileSummary(
                     path=plan.file.name,
@@ -178,10 +187,9 @@ class _Run:
                     rejected=rejected,
                 )
             )
-            found.append((plan, counts))
         for severity in ("error", "warning"):
-            for plan, counts in found:
-                self._examples(plan, counts, severity)
+            for plan in self.plans:
+                self._examples(plan, counted[plan.file.name][1], severity)
 
     def _examples(self, plan: ReadPlan, counts: list[int], severity: str) -> None:
         room = MAX_EXAMPLES - len(self.report.examples)
@@ -269,16 +277,17 @@ class _Run:
 
     def write(self, stagings: dict[str, Path], progress: Progress | None) -> None:
         """Pass two over every file: typed rows into the staging folder of their dataset."""
-        for index, plan in enumerate(self.plans):
+        create_row_sequence(self.connection)
+        for index, group in enumerate(group_plans(self.plans)):
             if progress:
-                progress("writing", plan.file.name)
+                progress("writing", _group_name(group))
             write_slices(
-                plan,
+                group,
                 self.connection,
-                stagings[plan.dataset],
+                stagings[group[0].dataset],
                 source=self.options.source,
                 ingest_id=self.ingest_id,
-                file_index=index,
+                group_index=index,
                 skip_invalid=self.options.quarantine and self.report.errors > 0,
             )
 
@@ -356,18 +365,29 @@ class _Run:
 
 
 def _count_verified(
-    plan: ReadPlan, connection: duckdb.DuckDBPyConnection
-) -> tuple[int, int, list[int]]:
-    """Pass one, with a gzip file read to its end beside it (DuckDB misses a lost trailer)."""
-    if plan.file.format != "csv.gz":
-        return count_findings(plan, connection)
+    group: Sequence[ReadPlan], connection: duckdb.DuckDBPyConnection
+) -> dict[str, tuple[int, list[int]]]:
+    """Pass one, with gzip files read to their end beside it (DuckDB misses a lost trailer)."""
+    compressed = [p.file.path for p in group if p.file.format == "csv.gz"]
+    if not compressed:
+        return count_findings(group, connection)
     with ThreadPoolExecutor(max_workers=1) as pool:
-        verified = pool.submit(verify_gzip, plan.file.path)
+        verified = pool.submit(_verify_all, compressed)
         try:
-            counted = count_findings(plan, connection)
+            counted = count_findings(group, connection)
         finally:
             verified.result()
     return counted
+
+
+def _verify_all(paths: list[Path]) -> None:
+    for path in paths:
+        verify_gzip(path)
+
+
+def _group_name(group: Sequence[ReadPlan]) -> str:
+    name = Path(group[0].file.name).name
+    return name if len(group) == 1 else f"{name} and {len(group) - 1} more"
 
 
 def _lines(plan: ReadPlan, ordinals: list[int]) -> dict[int, int]:

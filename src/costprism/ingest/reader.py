@@ -108,15 +108,35 @@ def plan_read(file: InputFile, connection: duckdb.DuckDBPyConnection) -> ReadPla
     )
 
 
+def group_plans(plans: Sequence[ReadPlan]) -> list[list[ReadPlan]]:
+    """Plans of files with the same layout (format, header, types): one DuckDB scan each."""
+    groups: dict[tuple[Any, ...], list[ReadPlan]] = {}
+    for plan in plans:
+        layout = (plan.file.format, plan.file.header, plan.file.delimiter, plan.columns)
+        groups.setdefault(layout, []).append(plan)
+    return list(groups.values())
+
+
 def count_findings(
-    plan: ReadPlan, connection: duckdb.DuckDBPyConnection
-) -> tuple[int, int, list[int]]:
-    """Pass one: rows, rows with an error, and per check (errors, then warnings) its count."""
-    failing = " OR ".join(f"coalesce({c.condition}, false)" for c in plan.errors) or "false"
+    group: Sequence[ReadPlan], connection: duckdb.DuckDBPyConnection
+) -> dict[str, tuple[int, list[int]]]:
+    """Pass one over files of one layout: per file, its rows and per check its failures."""
+    plan = group[0]
     counts = "".join(f", count_if({c.condition})" for c in plan.checks)
-    sql = f"SELECT count(*), count_if({failing}){counts} FROM {_relation(plan.file)}"
-    row = _fetch_one(plan, connection, sql)
-    return int(row[0]), int(row[1] or 0), [int(n or 0) for n in row[2:]]
+    relation = _relation_of([p.file for p in group], filename=True)
+    sql = f"SELECT filename, count(*){counts} FROM {relation} GROUP BY filename"
+    found = {
+        str(row[0]): (int(row[1]), [int(n or 0) for n in row[2:]])
+        for row in _fetch_all(group, connection, sql)
+    }
+    return {p.file.name: found.get(str(p.file.path), (0, [0] * len(p.checks))) for p in group}
+
+
+def count_rejected(plan: ReadPlan, connection: duckdb.DuckDBPyConnection) -> int:
+    """Rows of one file with at least one error."""
+    failing = " OR ".join(f"coalesce({c.condition}, false)" for c in plan.errors) or "false"
+    row = _fetch_one(plan, connection, f"SELECT count_if({failing}) FROM {_relation(plan.file)}")
+    return int(row[0] or 0)
 
 
 def finding_rows(
@@ -148,41 +168,48 @@ def finding_rows(
 
 
 def write_slices(
-    plan: ReadPlan,
+    group: Sequence[ReadPlan],
     connection: duckdb.DuckDBPyConnection,
     target: Path,
     *,
     source: str,
     ingest_id: int,
-    file_index: int,
+    group_index: int,
     skip_invalid: bool,
 ) -> None:
-    """Pass two: the typed rows as Parquet under ``target``, one folder per slice key.
+    """Pass two over files of one layout: typed rows as Parquet under ``target``, one
+    folder per slice key.
 
-    ``x_RowId`` is the ingest id in the high bits, the file's index and a per-file counter
-    below: unique in the ledger, stable for as long as the slice is not re-imported.
+    ``x_RowId`` is the ingest id in the high bits and a per-ingest counter below (the
+    ``costprism_rows`` sequence the caller creates): unique in the ledger, stable for as
+    long as the slice is not re-imported.
     """
-    connection.execute("CREATE OR REPLACE TEMPORARY SEQUENCE costprism_rows START 0 MINVALUE 0")
+    plan = group[0]
     typed = [f"{typed_expression(c)} AS {quote(c.spec.name)}" for c in plan.columns]
     extras = [f"CAST({quote(src)} AS VARCHAR) AS {quote(name)}" for name, src in plan.extras]
-    base = (ingest_id << ROW_ORDINAL_BITS) + (file_index << 28)
     own = [
         f"{literal(source)} AS x_SourceId",
         f"CAST({ingest_id} AS BIGINT) AS x_IngestId",
-        f"CAST({base} AS BIGINT) + nextval('costprism_rows') AS x_RowId",
+        f"CAST({ingest_id << ROW_ORDINAL_BITS} AS BIGINT) + nextval('costprism_rows') AS x_RowId",
     ]
     where = ""
     if skip_invalid and plan.errors:
         failing = " OR ".join(f"coalesce({c.condition}, false)" for c in plan.errors)
         where = f"WHERE NOT ({failing})"
+    relation = _relation_of([p.file for p in group])
     sql = (
         f"COPY (SELECT *, {slice_key_sql(plan.dataset, source)} AS {SLICE_COLUMN} FROM "
-        f"(SELECT {', '.join([*typed, *extras, *own])} FROM {_relation(plan.file)} {where})) "
+        f"(SELECT {', '.join([*typed, *extras, *own])} FROM {relation} {where})) "
         f"TO {literal(str(target))} (FORMAT parquet, COMPRESSION zstd, "
         f"PARTITION_BY ({SLICE_COLUMN}), OVERWRITE_OR_IGNORE, "
-        f"FILENAME_PATTERN 'part-{ingest_id:08d}-{file_index:04d}-{{uuid}}')"
+        f"FILENAME_PATTERN 'part-{ingest_id:08d}-{group_index:04d}-{{uuid}}')"
     )
-    _fetch_one(plan, connection, sql)
+    _fetch_all(group, connection, sql)
+
+
+def create_row_sequence(connection: duckdb.DuckDBPyConnection) -> None:
+    """The counter behind ``x_RowId``; one per ingest."""
+    connection.execute("CREATE OR REPLACE TEMPORARY SEQUENCE costprism_rows START 0 MINVALUE 0")
 
 
 def slice_key_sql(dataset: str, source: str) -> str:
@@ -204,6 +231,24 @@ def _fetch_one(plan: ReadPlan, connection: duckdb.DuckDBPyConnection, sql: str) 
         raise _input_error(plan.file, error) from error
     assert row is not None
     return tuple(row)
+
+
+def _fetch_all(
+    group: Sequence[ReadPlan], connection: duckdb.DuckDBPyConnection, sql: str
+) -> list[tuple[Any, ...]]:
+    try:
+        return [tuple(row) for row in connection.execute(sql).fetchall()]
+    except duckdb.Error as error:
+        raise _group_error(group, error) from error
+
+
+def _group_error(group: Sequence[ReadPlan], error: duckdb.Error) -> InputError:
+    """Name the file a DuckDB error is about (its message quotes the path)."""
+    text = str(error)
+    for plan in group:
+        if str(plan.file.path) in text:
+            return _input_error(plan.file, error)
+    return _input_error(group[0].file, error)
 
 
 def _stream(
@@ -232,14 +277,24 @@ def null_literals(
 
 def _relation(file: InputFile, *, null_texts: bool = True) -> str:
     """The file as a DuckDB relation of text columns (Parquet keeps its types)."""
-    path = literal(str(file.path))
+    return _relation_of([file], null_texts=null_texts)
+
+
+def _relation_of(
+    files: Sequence[InputFile], *, filename: bool = False, null_texts: bool = True
+) -> str:
+    """Files of one layout as one DuckDB relation (``filename`` adds the path column)."""
+    file = files[0]
+    path = "[" + ", ".join(literal(str(f.path)) for f in files) + "]"
+    with_name = ", filename = true" if filename else ""
     if file.format == "parquet":
-        return f"read_parquet({path})"
+        return f"read_parquet({path}{with_name})"
     columns = ", ".join(f"{literal(name)}: 'VARCHAR'" for name in file.header)
     compression = "gzip" if file.format == "csv.gz" else "none"
     nulls = ", ".join(literal(v) for v in ("", *(NULL_LITERALS if null_texts else ())))
     return (
-        f"read_csv({path}, header = true, auto_detect = false, columns = {{{columns}}}, "
+        f"read_csv({path}{with_name}, header = true, auto_detect = false, "
+        f"columns = {{{columns}}}, "
         f"delim = {literal(file.delimiter)}, quote = '\"', escape = '\"', "
         f"nullstr = [{nulls}], compression = '{compression}', strict_mode = true, "
         f"max_line_size = 16777216)"
