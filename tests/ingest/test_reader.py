@@ -1,0 +1,92 @@
+"""The reader's passes, one at a time, on small files cut from the 10k sample."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+import pyarrow.parquet as pq
+
+from costprism.ingest.files import discover
+from costprism.ingest.pipeline import IngestOptions, connect
+from costprism.ingest.reader import (
+    ReadPlan,
+    count_findings,
+    create_row_sequence,
+    finding_rows,
+    group_plans,
+    null_literals,
+    plan_read,
+    write_slices,
+)
+from tests.ingest.conftest import focus_csv
+
+
+def _plans(paths: list[Path], connection: duckdb.DuckDBPyConnection) -> list[ReadPlan]:
+    return [plan_read(f, connection) for f in discover(paths)]
+
+
+def test_files_of_one_layout_are_scanned_together(tmp_path: Path) -> None:
+    connection = connect(IngestOptions(source="t"))
+    first = focus_csv(10).write(tmp_path / "a.csv")
+    second = focus_csv(range(10, 25)).write(tmp_path / "b.csv")
+    other = focus_csv(5).drop("Tags").write(tmp_path / "c.csv")
+    groups = group_plans(_plans([first, second, other], connection))
+    assert sorted(len(group) for group in groups) == [1, 2]
+    together = next(group for group in groups if len(group) == 2)
+    counted = count_findings(together, connection)
+    assert {Path(name).name: rows for name, (rows, _) in counted.items()} == {
+        "a.csv": 10,
+        "b.csv": 15,
+    }
+    assert all(not any(counts) for _, counts in counted.values())
+
+
+def test_findings_are_counted_per_file_and_found_in_order(tmp_path: Path) -> None:
+    connection = connect(IngestOptions(source="t"))
+    path = (
+        focus_csv(12)
+        .set(3, "ChargeCategory", "Bogus")
+        .set(7, "ChargeCategory", "usage")
+        .write(tmp_path / "f.csv")
+    )
+    [plan] = _plans([path], connection)
+    [(rows, counts)] = count_findings([plan], connection).values()
+    by_rule = {c.rule: n for c, n in zip(plan.checks, counts, strict=True) if n}
+    assert (rows, by_rule) == (12, {"bad-enum": 1, "enum-case": 1})
+    failing = [c for c, n in zip(plan.checks, counts, strict=True) if n]
+    found = finding_rows(plan, connection, failing, None)
+    assert [
+        (ordinal, [c.rule for c in hits], raw["ChargeCategory"]) for ordinal, hits, raw in found
+    ] == [
+        (2, ["bad-enum"], "Bogus"),
+        (6, ["enum-case"], "usage"),
+    ]
+
+
+def test_write_slices_partitions_by_slice_and_numbers_rows(tmp_path: Path) -> None:
+    connection = connect(IngestOptions(source="t"))
+    path = focus_csv(30).write(tmp_path / "f.csv")
+    [plan] = _plans([path], connection)
+    create_row_sequence(connection)
+    target = tmp_path / "staging"
+    write_slices(
+        [plan], connection, target, source="s", ingest_id=3, group_index=0, skip_invalid=False
+    )
+    files = sorted(target.glob("x_Slice=*/*.parquet"))
+    accounts = {row for row in focus_csv(30).column("BillingAccountId")}
+    assert len({f.parent.name for f in files}) == len(accounts)
+    table = pq.ParquetDataset([str(f) for f in files]).read()
+    assert table.num_rows == 30
+    row_ids = sorted(table.column("x_RowId").to_pylist())
+    assert row_ids == [(3 << 40) + n for n in range(30)]
+    assert set(table.column("x_IngestId").to_pylist()) == {3}
+
+
+def test_null_literals_are_found_in_the_first_rows(tmp_path: Path) -> None:
+    connection = connect(IngestOptions(source="t"))
+    path = (
+        focus_csv(5).set(2, "RegionId", "NULL").set(4, "RegionId", "null").write(tmp_path / "n.csv")
+    )
+    [plan] = _plans([path], connection)
+    assert null_literals(plan, connection) == {"RegionId": 2}
