@@ -42,8 +42,8 @@ def generate(out, rows: int) -> None:
 def raw_copy(files: list[str]) -> str:
     target = WORK / "raw.parquet"
     return (
-        "import duckdb; c = duckdb.connect(); "
-        f"c.execute(\"COPY (SELECT * FROM read_csv({files!r}, types = {ID_TYPES})) "
+        "import duckdb; c = duckdb.connect(); c.execute('SET enable_progress_bar = false'); "
+        f'c.execute("COPY (SELECT * FROM read_csv({files!r}, types = {ID_TYPES})) '
         f"TO '{target}' (FORMAT parquet)\")"
     )
 
@@ -68,7 +68,8 @@ def report(args: argparse.Namespace, raw: Timing, ours: Timing) -> None:
         [
             f"DuckDB raw COPY read_csv→Parquet: median {raw.seconds:.1f} s, "
             f"{rows / raw.seconds:,.0f} rows/s, peak RSS {raw.peak_rss_mb:,.0f} MB",
-            f"costprism ingest (validate + typed write + Delta commit): median {ours.seconds:.1f} s, "
+            "costprism ingest (validate + typed write + Delta commit): "
+            f"median {ours.seconds:.1f} s, "
             f"{rows / ours.seconds:,.0f} rows/s, peak RSS {ours.peak_rss_mb:,.0f} MB",
             f"speed ratio costprism/raw: {raw.seconds / ours.seconds:.2f} (target ≥ 0.5); "
             f"repeats {args.repeats}; memory limit {args.memory_limit}",

@@ -13,8 +13,8 @@ import time
 from pathlib import Path
 
 import duckdb
-from common import WORK, record
 
+from common import WORK, record
 from costprism.capabilities.reporting import cost_report
 from costprism.engine.backends import open_ledger
 from costprism.engine.query import CostQuery
@@ -49,8 +49,9 @@ def _raw(files: list[str]) -> None:
     connection = duckdb.connect()
     connection.execute("SET TimeZone = 'UTC'")
     connection.execute(
-        f"SELECT ServiceName, BillingCurrency, CAST(date_trunc('month', ChargePeriodStart) AS DATE) "
-        f"AS period, sum(EffectiveCost) AS EffectiveCost FROM read_parquet({files!r}) "
+        "SELECT ServiceName, BillingCurrency, "
+        "CAST(date_trunc('month', ChargePeriodStart) AS DATE) AS period, "
+        f" sum(EffectiveCost) AS EffectiveCost FROM read_parquet({files!r}) "
         "GROUP BY ALL ORDER BY period, EffectiveCost DESC"
     ).fetchall()
 
