@@ -17,6 +17,8 @@ from costprism.ingest.reader import (
     group_plans,
     null_literals,
     plan_read,
+    slice_folders,
+    stage,
     write_slices,
 )
 from tests.ingest.conftest import focus_csv
@@ -26,7 +28,7 @@ def _plans(paths: list[Path], connection: duckdb.DuckDBPyConnection) -> list[Rea
     return [plan_read(f, connection) for f in discover(paths)]
 
 
-def test_files_of_one_layout_are_scanned_together(tmp_path: Path) -> None:
+def test_files_of_one_layout_are_read_together(tmp_path: Path) -> None:
     connection = connect(IngestOptions(source="t"))
     first = focus_csv(10).write(tmp_path / "a.csv")
     second = focus_csv(range(10, 25)).write(tmp_path / "b.csv")
@@ -34,7 +36,7 @@ def test_files_of_one_layout_are_scanned_together(tmp_path: Path) -> None:
     groups = group_plans(_plans([first, second, other], connection))
     assert sorted(len(group) for group in groups) == [1, 2]
     together = next(group for group in groups if len(group) == 2)
-    counted = count_findings(together, connection)
+    counted = count_findings(together, connection, stage(together, connection, "s"))
     assert {Path(name).name: rows for name, (rows, _) in counted.items()} == {
         "a.csv": 10,
         "b.csv": 15,
@@ -51,7 +53,7 @@ def test_findings_are_counted_per_file_and_found_in_order(tmp_path: Path) -> Non
         .write(tmp_path / "f.csv")
     )
     [plan] = _plans([path], connection)
-    [(rows, counts)] = count_findings([plan], connection).values()
+    [(rows, counts)] = count_findings([plan], connection, stage([plan], connection, "s")).values()
     by_rule = {c.rule: n for c, n in zip(plan.checks, counts, strict=True) if n}
     assert (rows, by_rule) == (12, {"bad-enum": 1, "enum-case": 1})
     failing = [c for c, n in zip(plan.checks, counts, strict=True) if n]
@@ -70,12 +72,16 @@ def test_write_slices_partitions_by_slice_and_numbers_rows(tmp_path: Path) -> No
     [plan] = _plans([path], connection)
     create_row_sequence(connection)
     target = tmp_path / "staging"
+    staged = stage([plan], connection, "s")
     write_slices(
-        [plan], connection, target, source="s", ingest_id=3, group_index=0, skip_invalid=False
-    )
+        [plan], connection, staged, target, source="s", ingest_id=3, group_index=0,
+        skip_invalid=False,
+    )  # fmt: skip
     files = sorted(target.glob("x_Slice=*/*.parquet"))
-    accounts = {row for row in focus_csv(30).column("BillingAccountId")}
+    accounts = set(focus_csv(30).column("BillingAccountId"))
     assert len({f.parent.name for f in files}) == len(accounts)
+    folders = slice_folders(connection, target, "cost_and_usage", "s")
+    assert {slice_id.billing_account_id for slice_id in folders.values()} == accounts
     table = pq.ParquetDataset([str(f) for f in files]).read()
     assert table.num_rows == 30
     row_ids = sorted(table.column("x_RowId").to_pylist())
@@ -89,4 +95,4 @@ def test_null_literals_are_found_in_the_first_rows(tmp_path: Path) -> None:
         focus_csv(5).set(2, "RegionId", "NULL").set(4, "RegionId", "null").write(tmp_path / "n.csv")
     )
     [plan] = _plans([path], connection)
-    assert null_literals(plan, connection) == {"RegionId": 2}
+    assert null_literals(plan) == {"RegionId": 2}

@@ -9,20 +9,16 @@ from __future__ import annotations
 import functools
 import hashlib
 import threading
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
-import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 from costprism.errors import LedgerError, ValidationFailed
 from costprism.focus import LEDGER_SCHEMA
 from costprism.ingest.pipeline import IngestOptions, ingest
-from costprism.ingest.reader import slice_key_sql
 from costprism.ledger import EPOCH, Ledger, SliceId
 from costprism.ledger import store as store_module
 from costprism.ledger.store import SLICE_COLUMN, IngestLock, LedgerTable
@@ -37,26 +33,6 @@ def ledger(tmp_path: Path) -> Ledger:
 
 
 @functools.cache
-def _utc_connection() -> duckdb.DuckDBPyConnection:
-    connection = duckdb.connect()
-    connection.execute("SET TimeZone = 'UTC'")  # as costprism.ingest.pipeline.connect sets it
-    return connection
-
-
-def _sql_key(dataset: str, source: str, account: str, period: datetime) -> str:
-    row = (
-        _utc_connection()
-        .execute(
-            f"SELECT {slice_key_sql(dataset, source)} FROM (SELECT ?::VARCHAR AS "
-            "BillingAccountId, ?::TIMESTAMPTZ AS BillingPeriodStart)",
-            [account, period],
-        )
-        .fetchone()
-    )
-    assert row is not None
-    return str(row[0])
-
-
 # --- slice keys ----------------------------------------------------------------------------------
 
 
@@ -75,26 +51,9 @@ def test_slice_key_separates_what_concatenation_would_merge() -> None:
     assert one.key != two.key
 
 
-@settings(max_examples=60, deadline=None)
-@given(
-    source=st.text(alphabet="abcXYZ019-_.", min_size=1, max_size=12),
-    account=st.text(
-        alphabet=st.characters(exclude_categories=("Cs",), exclude_characters="\x00"), max_size=40
-    ),
-    day=st.dates(min_value=date(1970, 1, 1), max_value=date(2200, 12, 31)),
-)
-def test_slice_key_in_python_equals_the_key_duckdb_computes(
-    source: str, account: str, day: date
-) -> None:
-    period = datetime(day.year, day.month, day.day, tzinfo=UTC)
-    expected = SliceId(source=source, billing_account_id=account, billing_period_start=period)
-    assert _sql_key("cost_and_usage", source, account, period) == expected.key
-
-
 def test_contract_commitment_slice_key_is_one_constant_per_source() -> None:
     expected = SliceId(source="cc", billing_account_id="", billing_period_start=EPOCH).key
     assert expected == "1970-01-01-" + hashlib.md5(b"cc\x1f\x1f1970-01-01").hexdigest()[:16]
-    assert _sql_key("contract_commitment", "cc", "ignored", MAY) == expected
 
 
 def test_imported_slices_are_stored_under_their_key(ledger: Ledger, tmp_path: Path) -> None:

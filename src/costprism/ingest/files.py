@@ -196,3 +196,17 @@ def first_invalid_utf8(path: Path, kind: FileFormat) -> tuple[int, int, int] | N
             except UnicodeDecodeError as error:
                 return number, error.start + 1, raw[error.start]
     return None
+
+
+def csv_rows(path: Path, kind: FileFormat, limit: int) -> list[list[str]]:
+    """The first ``limit`` data records of a CSV file, as text (header skipped)."""
+    opener = gzip.open if kind == "csv.gz" else open
+    rows: list[list[str]] = []
+    with opener(path, "rt", encoding="utf-8-sig", errors="replace", newline="") as handle:
+        reader = csv.reader(handle)
+        next(reader, None)
+        for row in reader:
+            rows.append(row)
+            if len(rows) >= limit:
+                break
+    return rows

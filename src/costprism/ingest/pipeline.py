@@ -7,8 +7,11 @@ discards what it wrote and raises :class:`~costprism.errors.ValidationFailed`.
 
 from __future__ import annotations
 
+import functools
 import json
+import os
 import shutil
+import tempfile
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -33,6 +36,8 @@ from costprism.ingest.reader import (
     group_plans,
     null_literals,
     plan_read,
+    slice_folders,
+    stage,
     write_slices,
 )
 from costprism.ledger import EPOCH, Ledger, SliceId
@@ -85,11 +90,14 @@ class IngestResult:
         return sum(f.rejected for f in self.files)
 
 
-def connect(options: IngestOptions) -> duckdb.DuckDBPyConnection:
+def connect(options: IngestOptions, spill: Path | None = None) -> duckdb.DuckDBPyConnection:
+    """A DuckDB connection for one import: UTC, bounded memory, spilling to ``spill``."""
     connection = duckdb.connect()
     connection.execute("SET TimeZone = 'UTC'")
     connection.execute(f"SET memory_limit = '{options.memory_limit}'")
-    connection.execute("SET preserve_insertion_order = true")
+    connection.execute("SET preserve_insertion_order = false")
+    if spill is not None:
+        connection.execute(f"SET temp_directory = '{spill}'")
     connection.execute("SET enable_progress_bar = false")
     if options.threads:
         connection.execute(f"SET threads = {int(options.threads)}")
@@ -100,10 +108,12 @@ def validate(
     paths: Iterable[str | Path], options: IngestOptions, progress: Progress | None = None
 ) -> IngestResult:
     """A dry run: every finding of an import, nothing stored."""
-    connection = connect(options)
-    plans = [plan_read(f, connection) for f in discover(paths)]
-    run = _Run(plans=plans, connection=connection, options=options, ingest_id=0)
-    run.check(progress)
+    with tempfile.TemporaryDirectory(prefix="costprism-validate-") as spill:
+        connection = connect(options, Path(spill))
+        plans = [plan_read(f, connection) for f in discover(paths)]
+        run = _Run(plans=plans, connection=connection, options=options, ingest_id=0)
+        run.check(progress)
+        connection.close()
     return run.result(versions={}, ingest_id=None)
 
 
@@ -115,23 +125,28 @@ def ingest(
 ) -> IngestResult:
     """Import files as the complete new content of the slices they touch, in one commit."""
     _check_source_name(options.source)
-    connection = connect(options)
-    plans = [plan_read(f, connection) for f in discover(paths)]
+    files = discover(paths)
     with ledger.lock.hold() as ingest_id:
-        run = _Run(plans=plans, connection=connection, options=options, ingest_id=ingest_id)
-        run.check(progress)
-        run.refuse_if_failed()
+        spill = ledger.root / "_spill" / f"{ingest_id:08d}"
+        spill.mkdir(parents=True, exist_ok=True)
+        connection = connect(options, spill)
         stagings: dict[str, Path] = {}
         try:
+            plans = [plan_read(f, connection) for f in files]
+            run = _Run(plans=plans, connection=connection, options=options, ingest_id=ingest_id)
+            run.check(progress)
+            run.refuse_if_failed()
             for dataset in run.datasets:
                 stagings[dataset] = ledger.table(dataset).staging(ingest_id)
             run.write(stagings, progress)
             changes = run.slice_changes(ledger, stagings)
             versions = _commit(ledger, run, stagings, changes)
+            run.store_quarantine(ledger, versions)
         finally:
+            connection.close()
+            shutil.rmtree(spill, ignore_errors=True)
             for staging in stagings.values():
                 shutil.rmtree(staging, ignore_errors=True)
-        run.store_quarantine(ledger, versions)
         return run.result(versions=versions, ingest_id=ingest_id, changes=changes)
 
 
@@ -146,6 +161,10 @@ class _Run:
     report: FindingReport = field(default_factory=FindingReport)
     summaries: list[FileSummary] = field(default_factory=list)
 
+    @functools.cached_property
+    def groups(self) -> list[list[ReadPlan]]:
+        return group_plans(self.plans)
+
     @property
     def datasets(self) -> list[str]:
         return sorted({plan.dataset for plan in self.plans})
@@ -158,10 +177,13 @@ class _Run:
         """Pass one over every file: counts per rule, then the first lines with findings."""
         self._header_findings()
         counted: dict[str, tuple[int, list[int]]] = {}
-        for group in group_plans(self.plans):
+        for index, group in enumerate(self.groups):
+            if progress:
+                progress("reading", _group_name(group))
+            staged = _staged_verified(group, self.connection, f"costprism_stage_{index}")
             if progress:
                 progress("checking", _group_name(group))
-            counted.update(_count_verified(group, self.connection))
+            counted.update(count_findings(group, self.connection, staged))
         for plan in self.plans:
             rows, counts = counted[plan.file.name]
             if rows == 0:
@@ -217,7 +239,7 @@ class _Run:
                 )
 
     def _null_literal_warning(self, plan: ReadPlan) -> None:
-        columns = null_literals(plan, self.connection)
+        columns = null_literals(plan)
         if columns:
             listed = ", ".join(f"{name} ({n})" for name, n in sorted(columns.items()))
             self._header_warning(
@@ -278,25 +300,29 @@ class _Run:
     def write(self, stagings: dict[str, Path], progress: Progress | None) -> None:
         """Pass two over every file: typed rows into the staging folder of their dataset."""
         create_row_sequence(self.connection)
-        for index, group in enumerate(group_plans(self.plans)):
+        for index, group in enumerate(self.groups):
             if progress:
                 progress("writing", _group_name(group))
             write_slices(
                 group,
                 self.connection,
+                f"costprism_stage_{index}",
                 stagings[group[0].dataset],
                 source=self.options.source,
                 ingest_id=self.ingest_id,
                 group_index=index,
                 skip_invalid=self.options.quarantine and self.report.errors > 0,
             )
+            self.connection.execute(f"DROP TABLE costprism_stage_{index}")
 
     def slice_changes(self, ledger: Ledger, stagings: dict[str, Path]) -> list[SliceChange]:
         changes = []
         for dataset, staging in stagings.items():
             table = ledger.table(dataset)
             previous = table.slice_rows()
-            ids = _slice_ids(self.connection, staging, dataset, self.options.source)
+            ids = _name_slice_folders(
+                staging, slice_folders(self.connection, staging, dataset, self.options.source)
+            )
             for key, rows in sorted(table.staged_rows(staging).items()):
                 changes.append(
                     SliceChange(
@@ -364,20 +390,33 @@ class _Run:
         )
 
 
-def _count_verified(
-    group: Sequence[ReadPlan], connection: duckdb.DuckDBPyConnection
-) -> dict[str, tuple[int, list[int]]]:
-    """Pass one, with gzip files read to their end beside it (DuckDB misses a lost trailer)."""
+def _staged_verified(
+    group: Sequence[ReadPlan], connection: duckdb.DuckDBPyConnection, name: str
+) -> str:
+    """Stage a group, with gzip files read to their end beside it (DuckDB misses a lost
+    trailer)."""
     compressed = [p.file.path for p in group if p.file.format == "csv.gz"]
     if not compressed:
-        return count_findings(group, connection)
+        return stage(group, connection, name)
     with ThreadPoolExecutor(max_workers=1) as pool:
         verified = pool.submit(_verify_all, compressed)
         try:
-            counted = count_findings(group, connection)
+            staged = stage(group, connection, name)
         finally:
             verified.result()
-    return counted
+    return staged
+
+
+def _name_slice_folders(staging: Path, folders: dict[str, SliceId]) -> dict[str, SliceId]:
+    """Move each hash-named folder's files into the folder of its slice key."""
+    for folder, slice_id in folders.items():
+        source = staging / f"{SLICE_COLUMN}={folder}"
+        target = staging / f"{SLICE_COLUMN}={slice_id.key}"
+        target.mkdir(exist_ok=True)
+        for file in source.glob("*.parquet"):
+            os.replace(file, target / file.name)
+        source.rmdir()
+    return {slice_id.key: slice_id for slice_id in folders.values()}
 
 
 def _verify_all(paths: list[Path]) -> None:
@@ -396,24 +435,6 @@ def _lines(plan: ReadPlan, ordinals: list[int]) -> dict[int, int]:
         return {o: plan.line_of(o) for o in ordinals}
     found = record_lines(plan.file.path, plan.file.format, ordinals)
     return {o: found.get(o, plan.line_of(o)) for o in ordinals}
-
-
-def _slice_ids(
-    connection: duckdb.DuckDBPyConnection, staging: Path, dataset: str, source: str
-) -> dict[str, SliceId]:
-    if dataset == "contract_commitment":
-        only = SliceId(source=source, billing_account_id="", billing_period_start=EPOCH)
-        return {only.key: only}
-    if not any(staging.glob("*/*.parquet")):
-        return {}
-    rows = connection.execute(
-        f"SELECT DISTINCT {SLICE_COLUMN}, BillingAccountId, BillingPeriodStart FROM read_parquet("
-        f"'{staging}/*/*.parquet', hive_partitioning = true)"
-    ).fetchall()
-    return {
-        key: SliceId(source=source, billing_account_id=account, billing_period_start=period)
-        for key, account, period in rows
-    }
 
 
 def _commit(

@@ -1,10 +1,11 @@
 """The FOCUS reader: plans, checks and writes one input file, all inside DuckDB.
 
-DuckDB parses the file (CSV, gzip CSV or Parquet) in parallel. Two passes, no Python per
-row: :func:`count_findings` evaluates every validation check as an aggregate;
-:func:`write_slices` casts every column to its ledger type and writes Parquet partitioned
-by slice key. Only when findings exist does :func:`finding_rows` look for the lines that
-hold them. Memory stays bounded by DuckDB's ``memory_limit``.
+DuckDB parses the files of one layout (CSV, gzip CSV or Parquet) once, in parallel, into a
+temporary table (:func:`stage`; it spills to disk past DuckDB's ``memory_limit``). Then,
+with no Python per row: :func:`count_findings` evaluates every validation check as an
+aggregate, and :func:`write_slices` casts every column to its ledger type and writes
+Parquet partitioned by slice. Only when findings exist does :func:`finding_rows` read the
+file again, in order, for the lines that hold them.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ from costprism.ingest.checks import (
     quote,
     typed_expression,
 )
-from costprism.ingest.files import InputFile, first_invalid_utf8
+from costprism.ingest.files import InputFile, csv_rows, first_invalid_utf8
 from costprism.ledger.store import EPOCH, SLICE_COLUMN, SliceId
 
 BATCH_ROWS = 122_880
@@ -117,14 +118,20 @@ def group_plans(plans: Sequence[ReadPlan]) -> list[list[ReadPlan]]:
     return list(groups.values())
 
 
+def stage(group: Sequence[ReadPlan], connection: duckdb.DuckDBPyConnection, name: str) -> str:
+    """Parse the group's files once into a temporary table (text columns plus ``filename``)."""
+    relation = _relation_of([p.file for p in group], filename=True)
+    _fetch_all(group, connection, f"CREATE OR REPLACE TEMPORARY TABLE {name} AS FROM {relation}")
+    return name
+
+
 def count_findings(
-    group: Sequence[ReadPlan], connection: duckdb.DuckDBPyConnection
+    group: Sequence[ReadPlan], connection: duckdb.DuckDBPyConnection, staged: str
 ) -> dict[str, tuple[int, list[int]]]:
-    """Pass one over files of one layout: per file, its rows and per check its failures."""
+    """Pass one over a staged group: per file, its rows and per check its failures."""
     plan = group[0]
     counts = "".join(f", count_if({c.condition})" for c in plan.checks)
-    relation = _relation_of([p.file for p in group], filename=True)
-    sql = f"SELECT filename, count(*){counts} FROM {relation} GROUP BY filename"
+    sql = f"SELECT filename, count(*){counts} FROM {staged} GROUP BY filename"
     found = {
         str(row[0]): (int(row[1]), [int(n or 0) for n in row[2:]])
         for row in _fetch_all(group, connection, sql)
@@ -159,17 +166,20 @@ def finding_rows(
         + (f" LIMIT {int(limit)}" if limit is not None else "")
     )
     found = []
+    connection.execute("SET preserve_insertion_order = true")
     for batch in _stream(plan, connection, sql):
         for row in batch.to_pylist():
             hits = [c for i, c in enumerate(checks) if row[f"_f{i}"]]
             values = {n: row["_raw_" + n] for n in plan.file.header}
             found.append((int(row["_ordinal"]), hits, values))
+    connection.execute("SET preserve_insertion_order = false")
     return found
 
 
 def write_slices(
     group: Sequence[ReadPlan],
     connection: duckdb.DuckDBPyConnection,
+    staged: str,
     target: Path,
     *,
     source: str,
@@ -177,8 +187,9 @@ def write_slices(
     group_index: int,
     skip_invalid: bool,
 ) -> None:
-    """Pass two over files of one layout: typed rows as Parquet under ``target``, one
-    folder per slice key.
+    """Pass two over a staged group: typed rows as Parquet under ``target``, one folder per
+    (BillingAccountId, BillingPeriodStart) named by a hash that :func:`slice_folders` maps
+    to slice keys.
 
     ``x_RowId`` is the ingest id in the high bits and a per-ingest counter below (the
     ``costprism_rows`` sequence the caller creates): unique in the ledger, stable for as
@@ -196,32 +207,44 @@ def write_slices(
     if skip_invalid and plan.errors:
         failing = " OR ".join(f"coalesce({c.condition}, false)" for c in plan.errors)
         where = f"WHERE NOT ({failing})"
-    relation = _relation_of([p.file for p in group])
     sql = (
-        f"COPY (SELECT *, {slice_key_sql(plan.dataset, source)} AS {SLICE_COLUMN} FROM "
-        f"(SELECT {', '.join([*typed, *extras, *own])} FROM {relation} {where})) "
-        f"TO {literal(str(target))} (FORMAT parquet, COMPRESSION zstd, "
+        f"COPY (SELECT *, {_slice_hash(plan.dataset)} AS {SLICE_COLUMN} FROM "
+        f"(SELECT {', '.join([*typed, *extras, *own])} FROM {staged} {where})) "
+        f"TO {literal(str(target))} (FORMAT parquet, "
         f"PARTITION_BY ({SLICE_COLUMN}), OVERWRITE_OR_IGNORE, "
         f"FILENAME_PATTERN 'part-{ingest_id:08d}-{group_index:04d}-{{uuid}}')"
     )
     _fetch_all(group, connection, sql)
 
 
+def slice_folders(
+    connection: duckdb.DuckDBPyConnection, target: Path, dataset: str, source: str
+) -> dict[str, SliceId]:
+    """The slice each hash-named folder that :func:`write_slices` wrote belongs to."""
+    if not any(target.glob(f"{SLICE_COLUMN}=*/*.parquet")):
+        return {}
+    if dataset == "contract_commitment":
+        only = SliceId(source=source, billing_account_id="", billing_period_start=EPOCH)
+        return {path.name.split("=", 1)[1]: only for path in target.glob(f"{SLICE_COLUMN}=*")}
+    rows = connection.execute(
+        f"SELECT DISTINCT CAST({SLICE_COLUMN} AS VARCHAR), BillingAccountId, BillingPeriodStart "
+        f"FROM read_parquet({literal(str(target / '*' / '*.parquet'))}, hive_partitioning = true)"
+    ).fetchall()
+    return {
+        str(folder): SliceId(source=source, billing_account_id=account, billing_period_start=start)
+        for folder, account, start in rows
+    }
+
+
+def _slice_hash(dataset: str) -> str:
+    if dataset == "contract_commitment":
+        return "0"
+    return "hash(BillingAccountId, BillingPeriodStart)"
+
+
 def create_row_sequence(connection: duckdb.DuckDBPyConnection) -> None:
     """The counter behind ``x_RowId``; one per ingest."""
     connection.execute("CREATE OR REPLACE TEMPORARY SEQUENCE costprism_rows START 0 MINVALUE 0")
-
-
-def slice_key_sql(dataset: str, source: str) -> str:
-    """SQL computing :attr:`costprism.ledger.SliceId.key` for each row."""
-    if dataset == "contract_commitment":
-        key = SliceId(source=source, billing_account_id="", billing_period_start=EPOCH).key
-        return literal(key)
-    period = "strftime(BillingPeriodStart, '%Y-%m-%d')"
-    return (
-        f"{period} || '-' || substr(md5({literal(source)} || chr(31) || BillingAccountId "
-        f"|| chr(31) || {period}), 1, 16)"
-    )
 
 
 def _fetch_one(plan: ReadPlan, connection: duckdb.DuckDBPyConnection, sql: str) -> tuple[Any, ...]:
@@ -260,19 +283,16 @@ def _stream(
         raise _input_error(plan.file, error) from error
 
 
-def null_literals(
-    plan: ReadPlan, connection: duckdb.DuckDBPyConnection, sample_rows: int = 10_000
-) -> dict[str, int]:
+def null_literals(plan: ReadPlan, sample_rows: int = 10_000) -> dict[str, int]:
     """Columns whose missing values are written as the text NULL, in the first rows."""
     if plan.file.format == "parquet":
         return {}
-    names = list(plan.file.header)
-    items = ", ".join(literal(v) for v in NULL_LITERALS)
-    counts = ", ".join(f"count_if({quote(n)} IN ({items}))" for n in names)
-    relation = _relation(plan.file, null_texts=False)
-    sql = f"SELECT {counts} FROM (SELECT * FROM {relation} LIMIT {int(sample_rows)})"
-    row = _fetch_one(plan, connection, sql)
-    return {name: int(n or 0) for name, n in zip(names, row, strict=True) if n}
+    counts = dict.fromkeys(plan.file.header, 0)
+    for row in csv_rows(plan.file.path, plan.file.format, sample_rows):
+        for name, value in zip(plan.file.header, row, strict=False):
+            if value in NULL_LITERALS:
+                counts[name] += 1
+    return {name: n for name, n in counts.items() if n}
 
 
 def _relation(file: InputFile, *, null_texts: bool = True) -> str:
