@@ -17,7 +17,6 @@ from costprism.ingest.reader import (
     group_plans,
     null_literals,
     plan_read,
-    slice_folders,
     stage,
     write_slices,
 )
@@ -73,15 +72,15 @@ def test_write_slices_partitions_by_slice_and_numbers_rows(tmp_path: Path) -> No
     create_row_sequence(connection)
     target = tmp_path / "staging"
     staged = stage([plan], connection, "s")
-    write_slices(
+    folders = write_slices(
         [plan], connection, staged, target, source="s", ingest_id=3, group_index=0,
         skip_invalid=False,
     )  # fmt: skip
     files = sorted(target.glob("x_Slice=*/*.parquet"))
     accounts = set(focus_csv(30).column("BillingAccountId"))
     assert len({f.parent.name for f in files}) == len(accounts)
-    folders = slice_folders(connection, target, "cost_and_usage", "s")
     assert {slice_id.billing_account_id for slice_id in folders.values()} == accounts
+    assert {f.parent.name for f in files} == {f"x_Slice={key}" for key in folders}
     table = pq.ParquetDataset([str(f) for f in files]).read()
     assert table.num_rows == 30
     row_ids = sorted(table.column("x_RowId").to_pylist())

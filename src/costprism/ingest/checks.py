@@ -27,7 +27,7 @@ null-literal           warning   the text NULL stands for missing values (file l
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from costprism.focus import ENUMS, ColumnSpec
 from costprism.ingest.currencies import ISO_4217
@@ -40,6 +40,12 @@ _LOOSE_TS = (
 _FOCUS_TS_LIKE = "'____-__-__T__:__:__Z'"
 _NO_SECONDS = r"^(\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2})(Z|[+-]\d{2}(:?\d{2})?)?$"
 NULL_LITERALS = ("NULL", "null", "Null")
+
+# Rules over columns with few distinct values (enumerations, currencies, period bounds):
+# counted once per distinct value instead of once per row.
+BY_VALUE = frozenset(
+    {"bad-enum", "enum-case", "bad-currency", "currency-case", "bad-datetime", "datetime-format"}
+)
 
 # Without these a row can't be placed in a slice, a period or a currency: an error.
 KEY_COLUMNS = frozenset(
@@ -68,6 +74,9 @@ class Check:
     condition: str
     message: str
     hint: str
+    # The input columns (quoted SQL) the condition reads, when they have few distinct
+    # values: such a check is counted over distinct values, not over every row.
+    inputs: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -122,7 +131,10 @@ def checks_for(plan: ColumnPlan) -> list[Check]:
     value = cleaned(plan)
     found = f"({value}) IS NOT NULL"
     typed = typed_expression(plan)
-    checks = _type_checks(plan, found, typed)
+    checks = [
+        replace(check, inputs=(plan.source,)) if check.rule in BY_VALUE else check
+        for check in _type_checks(plan, found, typed)
+    ]
     if not spec.nullable:
         checks.insert(0, _not_null(spec, value))
     return checks
@@ -138,6 +150,7 @@ def period_checks(pairs: Sequence[tuple[ColumnPlan, ColumnPlan]]) -> list[Check]
             condition=f"({typed_expression(start)}) >= ({typed_expression(end)})",
             message=f"{start.spec.name} is not before {end.spec.name}",
             hint=f"{end.spec.name} is exclusive and must be later than {start.spec.name}",
+            inputs=(start.source or "", end.source or ""),
         )
         for start, end in pairs
     ]

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import functools
 import json
-import os
 import shutil
 import tempfile
 from collections.abc import Callable, Iterable, Sequence
@@ -36,7 +35,6 @@ from costprism.ingest.reader import (
     group_plans,
     null_literals,
     plan_read,
-    slice_folders,
     stage,
     write_slices,
 )
@@ -160,6 +158,7 @@ class _Run:
     ingest_id: int
     report: FindingReport = field(default_factory=FindingReport)
     summaries: list[FileSummary] = field(default_factory=list)
+    slice_ids: dict[str, SliceId] = field(default_factory=dict)
 
     @functools.cached_property
     def groups(self) -> list[list[ReadPlan]]:
@@ -303,7 +302,7 @@ class _Run:
         for index, group in enumerate(self.groups):
             if progress:
                 progress("writing", _group_name(group))
-            write_slices(
+            self.slice_ids |= write_slices(
                 group,
                 self.connection,
                 f"costprism_stage_{index}",
@@ -320,9 +319,7 @@ class _Run:
         for dataset, staging in stagings.items():
             table = ledger.table(dataset)
             previous = table.slice_rows()
-            ids = _name_slice_folders(
-                staging, slice_folders(self.connection, staging, dataset, self.options.source)
-            )
+            ids = self.slice_ids
             for key, rows in sorted(table.staged_rows(staging).items()):
                 changes.append(
                     SliceChange(
@@ -405,18 +402,6 @@ def _staged_verified(
         finally:
             verified.result()
     return staged
-
-
-def _name_slice_folders(staging: Path, folders: dict[str, SliceId]) -> dict[str, SliceId]:
-    """Move each hash-named folder's files into the folder of its slice key."""
-    for folder, slice_id in folders.items():
-        source = staging / f"{SLICE_COLUMN}={folder}"
-        target = staging / f"{SLICE_COLUMN}={slice_id.key}"
-        target.mkdir(exist_ok=True)
-        for file in source.glob("*.parquet"):
-            os.replace(file, target / file.name)
-        source.rmdir()
-    return {slice_id.key: slice_id for slice_id in folders.values()}
 
 
 def _verify_all(paths: list[Path]) -> None:

@@ -128,15 +128,50 @@ def stage(group: Sequence[ReadPlan], connection: duckdb.DuckDBPyConnection, name
 def count_findings(
     group: Sequence[ReadPlan], connection: duckdb.DuckDBPyConnection, staged: str
 ) -> dict[str, tuple[int, list[int]]]:
-    """Pass one over a staged group: per file, its rows and per check its failures."""
+    """Pass one over a staged group: per file, its rows and per check its failures.
+
+    Checks on columns with few distinct values are evaluated once per distinct value (with
+    its row count) rather than once per row.
+    """
     plan = group[0]
-    counts = "".join(f", count_if({c.condition})" for c in plan.checks)
+    per_row = [c for c in plan.checks if not c.inputs]
+    counts = "".join(f", count_if({c.condition})" for c in per_row)
     sql = f"SELECT filename, count(*){counts} FROM {staged} GROUP BY filename"
-    found = {
-        str(row[0]): (int(row[1]), [int(n or 0) for n in row[2:]])
-        for row in _fetch_all(group, connection, sql)
+    rows: dict[str, int] = {}
+    found: dict[tuple[str, Check], int] = {}
+    for row in _fetch_all(group, connection, sql):
+        rows[str(row[0])] = int(row[1])
+        found.update({(str(row[0]), c): int(n or 0) for c, n in zip(per_row, row[2:], strict=True)})
+    for inputs in sorted({c.inputs for c in plan.checks if c.inputs}):
+        checks = [c for c in plan.checks if c.inputs == inputs]
+        found.update(_count_by_value(group, connection, staged, inputs, checks))
+    return {
+        p.file.name: (
+            rows.get(str(p.file.path), 0),
+            [found.get((str(p.file.path), c), 0) for c in p.checks],
+        )
+        for p in group
     }
-    return {p.file.name: found.get(str(p.file.path), (0, [0] * len(p.checks))) for p in group}
+
+
+def _count_by_value(
+    group: Sequence[ReadPlan],
+    connection: duckdb.DuckDBPyConnection,
+    staged: str,
+    inputs: tuple[str, ...],
+    checks: Sequence[Check],
+) -> dict[tuple[str, Check], int]:
+    columns = ", ".join(inputs)
+    sums = ", ".join(f"sum(n) FILTER (WHERE {c.condition})" for c in checks)
+    sql = (
+        f"SELECT filename, {sums} FROM (SELECT filename, {columns}, count(*) AS n "
+        f"FROM {staged} GROUP BY ALL) GROUP BY filename"
+    )
+    return {
+        (str(row[0]), check): int(n or 0)
+        for row in _fetch_all(group, connection, sql)
+        for check, n in zip(checks, row[1:], strict=True)
+    }
 
 
 def count_rejected(plan: ReadPlan, connection: duckdb.DuckDBPyConnection) -> int:
@@ -186,14 +221,14 @@ def write_slices(
     ingest_id: int,
     group_index: int,
     skip_invalid: bool,
-) -> None:
-    """Pass two over a staged group: typed rows as Parquet under ``target``, one folder per
-    (BillingAccountId, BillingPeriodStart) named by a hash that :func:`slice_folders` maps
-    to slice keys.
+) -> dict[str, SliceId]:
+    """Pass two over a staged group: each slice's typed rows as one Parquet file in
+    ``target/x_Slice=<key>/``; returns the slices written, by key.
 
-    ``x_RowId`` is the ingest id in the high bits and a per-ingest counter below (the
-    ``costprism_rows`` sequence the caller creates): unique in the ledger, stable for as
-    long as the slice is not re-imported.
+    One plain COPY per slice (filtered on the raw account and period) is faster than a
+    partitioned COPY. ``x_RowId`` is the ingest id in the high bits and a per-ingest
+    counter below (the ``costprism_rows`` sequence the caller creates): unique in the
+    ledger, stable for as long as the slice is not re-imported.
     """
     plan = group[0]
     typed = [f"{typed_expression(c)} AS {quote(c.spec.name)}" for c in plan.columns]
@@ -203,43 +238,54 @@ def write_slices(
         f"CAST({ingest_id} AS BIGINT) AS x_IngestId",
         f"CAST({ingest_id << ROW_ORDINAL_BITS} AS BIGINT) + nextval('costprism_rows') AS x_RowId",
     ]
-    where = ""
+    valid = "true"
     if skip_invalid and plan.errors:
-        failing = " OR ".join(f"coalesce({c.condition}, false)" for c in plan.errors)
-        where = f"WHERE NOT ({failing})"
+        valid = "NOT (" + " OR ".join(f"coalesce({c.condition}, false)" for c in plan.errors) + ")"
+    select = f"SELECT {', '.join([*typed, *extras, *own])} FROM {staged}"
+    written: dict[str, SliceId] = {}
+    for number, (slice_id, where) in enumerate(_slices(group, connection, staged, source, valid)):
+        folder = target / f"{SLICE_COLUMN}={slice_id.key}"
+        folder.mkdir(parents=True, exist_ok=True)
+        file = folder / f"part-{ingest_id:08d}-{group_index:04d}-{number:05d}.parquet"
+        sql = f"COPY ({select} WHERE {where} AND {valid}) TO {literal(str(file))} (FORMAT parquet)"
+        _fetch_all(group, connection, sql)
+        written[slice_id.key] = slice_id
+    return written
+
+
+def _slices(
+    group: Sequence[ReadPlan],
+    connection: duckdb.DuckDBPyConnection,
+    staged: str,
+    source: str,
+    valid: str,
+) -> list[tuple[SliceId, str]]:
+    """Each slice in the staged rows, with the SQL condition on raw columns that selects it."""
+    plan = group[0]
+    if plan.dataset == "contract_commitment":
+        return [(SliceId(source=source, billing_account_id="", billing_period_start=EPOCH), "true")]
+    by_name = {c.spec.name: c for c in plan.columns}
+    account, period = by_name["BillingAccountId"], by_name["BillingPeriodStart"]
+    assert account.source
+    assert period.source
     sql = (
-        f"COPY (SELECT *, {_slice_hash(plan.dataset)} AS {SLICE_COLUMN} FROM "
-        f"(SELECT {', '.join([*typed, *extras, *own])} FROM {staged} {where})) "
-        f"TO {literal(str(target))} (FORMAT parquet, "
-        f"PARTITION_BY ({SLICE_COLUMN}), OVERWRITE_OR_IGNORE, "
-        f"FILENAME_PATTERN 'part-{ingest_id:08d}-{group_index:04d}-{{uuid}}')"
+        f"SELECT DISTINCT {account.source}, {period.source}, {typed_expression(account)}, "
+        f"{typed_expression(period)} FROM {staged} WHERE {valid}"
     )
-    _fetch_all(group, connection, sql)
+    return [
+        (
+            SliceId(source=source, billing_account_id=typed_account, billing_period_start=start),
+            f"{account.source} = {literal(str(raw_account))} "
+            f"AND {period.source} = {_raw_literal(raw_period)}",
+        )
+        for raw_account, raw_period, typed_account, start in _fetch_all(group, connection, sql)
+    ]
 
 
-def slice_folders(
-    connection: duckdb.DuckDBPyConnection, target: Path, dataset: str, source: str
-) -> dict[str, SliceId]:
-    """The slice each hash-named folder that :func:`write_slices` wrote belongs to."""
-    if not any(target.glob(f"{SLICE_COLUMN}=*/*.parquet")):
-        return {}
-    if dataset == "contract_commitment":
-        only = SliceId(source=source, billing_account_id="", billing_period_start=EPOCH)
-        return {path.name.split("=", 1)[1]: only for path in target.glob(f"{SLICE_COLUMN}=*")}
-    rows = connection.execute(
-        f"SELECT DISTINCT CAST({SLICE_COLUMN} AS VARCHAR), BillingAccountId, BillingPeriodStart "
-        f"FROM read_parquet({literal(str(target / '*' / '*.parquet'))}, hive_partitioning = true)"
-    ).fetchall()
-    return {
-        str(folder): SliceId(source=source, billing_account_id=account, billing_period_start=start)
-        for folder, account, start in rows
-    }
-
-
-def _slice_hash(dataset: str) -> str:
-    if dataset == "contract_commitment":
-        return "0"
-    return "hash(BillingAccountId, BillingPeriodStart)"
+def _raw_literal(value: Any) -> str:
+    if isinstance(value, str):
+        return literal(value)
+    return f"{literal(value.isoformat())}::{'TIMESTAMPTZ' if value.tzinfo else 'TIMESTAMP'}"
 
 
 def create_row_sequence(connection: duckdb.DuckDBPyConnection) -> None:
