@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 DEMO_DATA ?= demo-data
 DEMO_HOME ?= .costprism-demo
-DEMO_ROWS ?= 400000
+DEMO_ROWS ?= 300000
 
 .PHONY: demo test install system-deps lint types unit conformance bench clean
 
