@@ -95,3 +95,13 @@ def test_null_literals_are_found_in_the_first_rows(tmp_path: Path) -> None:
     )
     [plan] = _plans([path], connection)
     assert null_literals(plan) == {"RegionId": 2}
+
+
+def test_a_byte_budget_splits_files_of_one_layout(tmp_path: Path) -> None:
+    connection = connect(IngestOptions(source="t"))
+    paths = [focus_csv(10).write(tmp_path / f"{n}.csv") for n in range(3)]
+    plans = _plans(paths, connection)
+    size = plans[0].file.size
+    assert [len(g) for g in group_plans(plans)] == [3]
+    assert [len(g) for g in group_plans(plans, budget=2 * size)] == [2, 1]
+    assert [len(g) for g in group_plans(plans, budget=1)] == [1, 1, 1]

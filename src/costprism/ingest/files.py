@@ -37,6 +37,11 @@ class InputFile:
     def name(self) -> str:
         return str(self.path)
 
+    @property
+    def size(self) -> int:
+        """Bytes on disk (compressed for gzip)."""
+        return self.path.stat().st_size
+
 
 def discover(paths: Iterable[str | Path]) -> list[InputFile]:
     """Every input file named by ``paths``, in a stable order, each with its header read."""

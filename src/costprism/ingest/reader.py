@@ -42,6 +42,7 @@ from costprism.ingest.files import InputFile, csv_rows, first_invalid_utf8
 from costprism.ledger.store import EPOCH, SLICE_COLUMN, SliceId
 
 BATCH_ROWS = 122_880
+GROUP_BYTES = 256 << 20  # input read together in one scan
 _PERIODS = (("ChargePeriodStart", "ChargePeriodEnd"), ("BillingPeriodStart", "BillingPeriodEnd"))
 _RESERVED = frozenset({"x_SourceId", "x_IngestId", "x_RowId", "x_Slice"})
 
@@ -109,13 +110,24 @@ def plan_read(file: InputFile, connection: duckdb.DuckDBPyConnection) -> ReadPla
     )
 
 
-def group_plans(plans: Sequence[ReadPlan]) -> list[list[ReadPlan]]:
-    """Plans of files with the same layout (format, header, types): one DuckDB scan each."""
-    groups: dict[tuple[Any, ...], list[ReadPlan]] = {}
+def group_plans(plans: Sequence[ReadPlan], budget: int = GROUP_BYTES) -> list[list[ReadPlan]]:
+    """Plans of files with the same layout (format, header, types), read together up to
+    ``budget`` bytes of input: small part files share one scan, a large file stands alone
+    (its parsed table is read back once per slice, so it should spill as little as possible)."""
+    layouts: dict[tuple[Any, ...], list[ReadPlan]] = {}
     for plan in plans:
         layout = (plan.file.format, plan.file.header, plan.file.delimiter, plan.columns)
-        groups.setdefault(layout, []).append(plan)
-    return list(groups.values())
+        layouts.setdefault(layout, []).append(plan)
+    groups: list[list[ReadPlan]] = []
+    for members in layouts.values():
+        size = budget
+        for plan in members:
+            if size + plan.file.size > budget:
+                groups.append([])
+                size = 0
+            groups[-1].append(plan)
+            size += plan.file.size
+    return groups
 
 
 def stage(group: Sequence[ReadPlan], connection: duckdb.DuckDBPyConnection, name: str) -> str:
