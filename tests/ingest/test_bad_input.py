@@ -171,10 +171,15 @@ def test_unreadable_file_is_refused_with_a_clear_error(
         assert fragment in _after_path(error, path)
 
 
-def test_non_utf8_byte_in_a_row_is_refused_with_its_line(
-    ledger: Ledger, loaded: LedgerState, folder: Path
+@pytest.mark.parametrize(
+    ("column", "value"),
+    [("ChargeDescription", "caf\udcff"), ("ServiceCategory", "Comp\udcffute")],
+    ids=["free-text", "checked"],
+)
+def test_non_utf8_byte_is_refused_with_its_line(
+    ledger: Ledger, loaded: LedgerState, folder: Path, column: str, value: str
 ) -> None:
-    text = focus_csv(20).set(4, "ChargeDescription", "caf\udcff").text()
+    text = focus_csv(20).set(4, column, value).text()
     path = folder / "latin1.csv"
     path.write_bytes(text.encode("utf-8", errors="surrogateescape"))
 
@@ -183,20 +188,6 @@ def test_non_utf8_byte_in_a_row_is_refused_with_its_line(
     assert error.code == "input.encoding"
     assert str(error).startswith(f"{path}:5: byte 0xff at character ")
     assert str(error).endswith("is not UTF-8; re-save the file as UTF-8")
-
-
-def test_non_utf8_byte_in_a_checked_column_is_refused_with_its_line(
-    ledger: Ledger, loaded: LedgerState, folder: Path
-) -> None:
-    text = focus_csv(20).set(4, "ServiceCategory", "Comp\udcffute").text()
-    path = folder / "latin1.csv"
-    path.write_bytes(text.encode("utf-8", errors="surrogateescape"))
-
-    error = _refused(ledger, path, loaded)
-
-    assert error.code == "input.encoding"
-    assert str(error).startswith(f"{path}:5: byte 0xff at character ")
-    assert "UTF-8" in _after_path(error, path)
 
 
 def test_gzip_truncated_after_the_header_says_it_is_truncated(

@@ -19,6 +19,7 @@ from typing import Literal
 import pyarrow.parquet as pq
 
 from costprism.errors import InputError
+from costprism.focus import clean_name
 
 FileFormat = Literal["csv", "csv.gz", "parquet"]
 
@@ -121,7 +122,7 @@ def _csv_header(path: Path, kind: FileFormat) -> tuple[tuple[str, ...], str]:
             code="input.delimiter",
         )
     names = next(csv.reader([text], delimiter=delimiter))
-    return tuple(name.strip().lstrip("\ufeff").strip() for name in names), delimiter
+    return tuple(clean_name(name) for name in names), delimiter
 
 
 def _first_line(path: Path, kind: FileFormat) -> str:

@@ -23,6 +23,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from costprism.errors import InputError, LedgerError, ValidationFailed
+from costprism.focus import clean_name
 from costprism.ingest.checks import Check
 from costprism.ingest.files import discover, record_lines, verify_gzip
 from costprism.ingest.findings import MAX_EXAMPLES, Finding, FindingReport
@@ -150,7 +151,7 @@ def ingest(
 
 @dataclass
 class _Run:
-    """The state of one import while its files go through the two passes."""
+    """The state of one import while its files are read, checked and written."""
 
     plans: Sequence[ReadPlan]
     connection: duckdb.DuckDBPyConnection
@@ -176,13 +177,17 @@ class _Run:
         """Pass one over every file: counts per rule, then the first lines with findings."""
         self._header_findings()
         counted: dict[str, tuple[int, list[int]]] = {}
+        rejected: dict[str, int] = {}
         for index, group in enumerate(self.groups):
             if progress:
                 progress("reading", _group_name(group))
             staged = _staged_verified(group, self.connection, f"costprism_stage_{index}")
             if progress:
                 progress("checking", _group_name(group))
-            counted.update(count_findings(group, self.connection, staged))
+            found = count_findings(group, self.connection, staged)
+            counted.update(found)
+            if any(_has_errors(group[0], counts) for _, counts in found.values()):
+                rejected.update(count_rejected(group, self.connection, staged))
         for plan in self.plans:
             rows, counts = counted[plan.file.name]
             if rows == 0:
@@ -195,17 +200,14 @@ class _Run:
             for check, count in zip(plan.checks, counts, strict=True):
                 if count:
                     self.report.count(check.severity, check.rule, count)
-            errors = any(
-                n for c, n in zip(plan.checks, counts, strict=True) if c.severity == "error"
-            )
-            rejected = count_rejected(plan, self.connection) if errors else 0
+            bad = rejected.get(plan.file.name, 0)
             self.summaries.append(
                 FileSummary(
                     path=plan.file.name,
                     dataset=plan.dataset,
                     focus_version=plan.detection.version,
-                    rows=rows - rejected,
-                    rejected=rejected,
+                    rows=rows - bad,
+                    rejected=bad,
                 )
             )
         for severity in ("error", "warning"):
@@ -261,7 +263,7 @@ class _Run:
                     f"rename it x_{name} in the export to mark it as custom",
                 )
             for old, new in plan.detection.renamed.items():
-                if old.strip().lstrip("\ufeff") != new:
+                if clean_name(old) != new:
                     self._header_warning(
                         plan,
                         old,
@@ -402,6 +404,10 @@ def _staged_verified(
         finally:
             verified.result()
     return staged
+
+
+def _has_errors(plan: ReadPlan, counts: list[int]) -> bool:
+    return any(n for c, n in zip(plan.checks, counts, strict=True) if c.severity == "error")
 
 
 def _verify_all(paths: list[Path]) -> None:

@@ -3,9 +3,9 @@
 DuckDB parses the files of one layout (CSV, gzip CSV or Parquet) once, in parallel, into a
 temporary table (:func:`stage`; it spills to disk past DuckDB's ``memory_limit``). Then,
 with no Python per row: :func:`count_findings` evaluates every validation check as an
-aggregate, and :func:`write_slices` casts every column to its ledger type and writes
-Parquet partitioned by slice. Only when findings exist does :func:`finding_rows` read the
-file again, in order, for the lines that hold them.
+aggregate, and :func:`write_slices` casts every column to its ledger type and writes one
+Parquet file per slice. Only when findings exist does :func:`finding_rows` read the file
+again, in order, for the lines that hold them.
 """
 
 from __future__ import annotations
@@ -186,11 +186,15 @@ def _count_by_value(
     }
 
 
-def count_rejected(plan: ReadPlan, connection: duckdb.DuckDBPyConnection) -> int:
-    """Rows of one file with at least one error."""
-    failing = " OR ".join(f"coalesce({c.condition}, false)" for c in plan.errors) or "false"
-    row = _fetch_one(plan, connection, f"SELECT count_if({failing}) FROM {_relation(plan.file)}")
-    return int(row[0] or 0)
+def count_rejected(
+    group: Sequence[ReadPlan], connection: duckdb.DuckDBPyConnection, staged: str
+) -> dict[str, int]:
+    """Per file of a staged group, the rows with at least one error."""
+    errors = group[0].errors
+    failing = " OR ".join(f"coalesce({c.condition}, false)" for c in errors) or "false"
+    sql = f"SELECT filename, count_if({failing}) FROM {staged} GROUP BY filename"
+    found = {str(row[0]): int(row[1] or 0) for row in _fetch_all(group, connection, sql)}
+    return {p.file.name: found.get(str(p.file.path), 0) for p in group}
 
 
 def finding_rows(
@@ -305,15 +309,6 @@ def create_row_sequence(connection: duckdb.DuckDBPyConnection) -> None:
     connection.execute("CREATE OR REPLACE TEMPORARY SEQUENCE costprism_rows START 0 MINVALUE 0")
 
 
-def _fetch_one(plan: ReadPlan, connection: duckdb.DuckDBPyConnection, sql: str) -> tuple[Any, ...]:
-    try:
-        row = connection.execute(sql).fetchone()
-    except duckdb.Error as error:
-        raise _input_error(plan.file, error) from error
-    assert row is not None
-    return tuple(row)
-
-
 def _fetch_all(
     group: Sequence[ReadPlan], connection: duckdb.DuckDBPyConnection, sql: str
 ) -> list[tuple[Any, ...]]:
@@ -353,14 +348,12 @@ def null_literals(plan: ReadPlan, sample_rows: int = 10_000) -> dict[str, int]:
     return {name: n for name, n in counts.items() if n}
 
 
-def _relation(file: InputFile, *, null_texts: bool = True) -> str:
+def _relation(file: InputFile) -> str:
     """The file as a DuckDB relation of text columns (Parquet keeps its types)."""
-    return _relation_of([file], null_texts=null_texts)
+    return _relation_of([file])
 
 
-def _relation_of(
-    files: Sequence[InputFile], *, filename: bool = False, null_texts: bool = True
-) -> str:
+def _relation_of(files: Sequence[InputFile], *, filename: bool = False) -> str:
     """Files of one layout as one DuckDB relation (``filename`` adds the path column)."""
     file = files[0]
     path = "[" + ", ".join(literal(str(f.path)) for f in files) + "]"
@@ -369,7 +362,7 @@ def _relation_of(
         return f"read_parquet({path}{with_name})"
     columns = ", ".join(f"{literal(name)}: 'VARCHAR'" for name in file.header)
     compression = "gzip" if file.format == "csv.gz" else "none"
-    nulls = ", ".join(literal(v) for v in ("", *(NULL_LITERALS if null_texts else ())))
+    nulls = ", ".join(literal(v) for v in ("", *NULL_LITERALS))
     return (
         f"read_csv({path}{with_name}, header = true, auto_detect = false, "
         f"columns = {{{columns}}}, "
