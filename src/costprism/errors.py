@@ -7,7 +7,10 @@ The tree::
     │   ├── InputError         input.*            1   a file can't be read as asked
     │   ├── ValidationFailed   validation.failed  1   rows with errors; nothing stored
     │   ├── QueryError         query.*            1   a query or filter that can't be run
-    │   └── LedgerError        ledger.*           1   a ledger operation refused
+    │   ├── LedgerError        ledger.*           1   a ledger operation refused
+    │   ├── NotFound           *.unknown          1   no such user, token, page   (HTTP 404)
+    │   ├── Conflict           *.exists           1   the name is taken           (HTTP 409)
+    │   └── AccessError        access.*           1   who may do what            (HTTP 401/403/429)
     └── InternalError          internal           2   a bug or an environment fault
 
 Messages name the thing, the bad value and the fix. Only the edges (CLI, API, web)
@@ -28,6 +31,7 @@ class CostPrismError(Exception):
 
     code = "error"
     exit_code = 2
+    status = 500  # the HTTP status the API and pages answer with
 
     def __init__(self, message: str, *, code: str | None = None) -> None:
         super().__init__(message)
@@ -41,6 +45,7 @@ class UserError(CostPrismError):
 
     code = "user"
     exit_code = 1
+    status = 400
 
 
 class InputError(UserError):
@@ -70,6 +75,30 @@ class LedgerError(UserError):
     """The ledger refused an operation (a suspicious shrink, an unknown version)."""
 
     code = "ledger.refused"
+
+
+class NotFound(UserError):  # noqa: N818 (an HTTP 404 by another name)
+    """The named user, token or record does not exist."""
+
+    code = "not_found"
+    status = 404
+
+
+class Conflict(UserError):  # noqa: N818 (an HTTP 409 by another name)
+    """The name is already taken."""
+
+    code = "conflict"
+    status = 409
+
+
+class AccessError(UserError):
+    """Not signed in (401), not allowed (403), or too many failed logins (429)."""
+
+    code = "access.denied"
+
+    def __init__(self, message: str, *, code: str | None = None, status: int = 403) -> None:
+        super().__init__(message, code=code)
+        self.status = status
 
 
 class InternalError(CostPrismError):

@@ -1,0 +1,62 @@
+"""Pagination for every list: ``limit`` and an opaque ``cursor``; a page says where the next starts.
+
+A cursor is the URL-safe base64 of a small JSON document (for keyset pages: the last key
+seen). Clients must treat it as opaque; a damaged cursor is a clear error, not a 500.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+from costprism.errors import QueryError
+
+T = TypeVar("T")
+DEFAULT_LIMIT = 50
+MAX_LIMIT = 1000
+
+
+@dataclass(frozen=True, kw_only=True)
+class Page(Generic[T]):
+    items: tuple[T, ...]
+    next: str | None
+
+
+def encode_cursor(position: dict[str, Any]) -> str:
+    text = json.dumps(position, separators=(",", ":"), sort_keys=True)
+    return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str | None) -> dict[str, Any]:
+    """The position a cursor points at (``{}`` for the first page)."""
+    if not cursor:
+        return {}
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        position = json.loads(base64.urlsafe_b64decode(padded.encode()))
+    except (binascii.Error, ValueError, UnicodeDecodeError) as error:
+        raise QueryError(
+            f"cursor {cursor[:40]!r} is not one this server gave out; "
+            "start again without a cursor and follow each page's 'next'",
+            code="query.bad_cursor",
+        ) from error
+    if not isinstance(position, dict):
+        raise QueryError(
+            f"cursor {cursor[:40]!r} is not one this server gave out; start again without it",
+            code="query.bad_cursor",
+        )
+    return position
+
+
+def checked_limit(limit: int | None) -> int:
+    """``limit`` within 1..MAX_LIMIT (the default when absent)."""
+    if limit is None:
+        return DEFAULT_LIMIT
+    if not 1 <= limit <= MAX_LIMIT:
+        raise QueryError(
+            f"limit {limit} is out of range; use 1 to {MAX_LIMIT}", code="query.bad_limit"
+        )
+    return limit
