@@ -12,7 +12,7 @@ import json
 import os
 import sys
 from collections.abc import Callable, Sequence
-from datetime import UTC, date, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
@@ -22,7 +22,7 @@ from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeEl
 from rich.table import Table
 from typer._click.exceptions import ClickException
 
-from costprism.errors import CostPrismError, InputError, UserError
+from costprism.errors import CostPrismError, InputError
 from costprism.settings import resolve_home
 
 if TYPE_CHECKING:
@@ -42,6 +42,8 @@ app = typer.Typer(
 )
 demo_app = typer.Typer(help="The demo company.", no_args_is_help=True)
 app.add_typer(demo_app, name="demo")
+rollup_app = typer.Typer(help="The daily rollup the reports read.", no_args_is_help=True)
+app.add_typer(rollup_app, name="rollup")
 
 out = Console(width=None if sys.stdout.isatty() else 240)
 err = Console(stderr=True, width=None if sys.stderr.isatty() else 240)
@@ -179,20 +181,20 @@ def cost_command(
     home: HomeOption = None,
 ) -> None:
     """Cost by any columns and tags over time, in each billing currency."""
+    from costprism.capabilities.cost_request import parse_cost_query
     from costprism.capabilities.reporting import cost_report
     from costprism.engine.backends import EngineName, open_ledger
-    from costprism.engine.filters import parse_filters
-    from costprism.engine.query import CostQuery
     from costprism.ledger import Ledger
 
-    query = CostQuery(
-        basis=(_choice(basis, ("billed", "effective", "list", "contracted"), "--basis"),),
-        group_by=tuple(by or ()),
-        filters=parse_filters(where or ()),
-        start=_date(start, "--from"),
-        end=_date(end, "--to"),
-        granularity=_choice(granularity, GRANULARITIES, "--granularity"),
+    query = parse_cost_query(
+        by=by or (),
+        where=where or (),
+        start=start,
+        end=end,
+        granularity=granularity,
+        basis=basis,
         top=top,
+        prefix="--",
     )
     chosen: EngineName = _choice(engine, ("duckdb", "spark"), "--engine")
     view = open_ledger(Ledger.at_home(resolve_home(home)), as_of=_as_of(as_of), engine=chosen)
@@ -242,10 +244,30 @@ def vacuum_command(home: HomeOption = None) -> None:
     from costprism.ledger import Ledger
 
     ledger = Ledger.at_home(resolve_home(home))
-    removed = sum(
-        len(t.vacuum()) for t in (ledger.costs, ledger.contract_commitments, ledger.quarantine)
-    )
+    removed = sum(len(t.vacuum()) for t in ledger.tables)
     out.print(f"removed {removed} file(s); only the newest version remains readable")
+
+
+@rollup_app.command("rebuild")
+def rollup_rebuild_command(
+    memory_limit: Annotated[str, typer.Option(help="DuckDB memory limit.")] = "1GB",
+    home: HomeOption = None,
+) -> None:
+    """Rebuild the daily rollup from the newest ledger version (e.g. for older ledgers)."""
+    from costprism.ledger import Ledger
+    from costprism.ledger.rollups import rebuild
+
+    ledger = Ledger.at_home(resolve_home(home))
+    result = rebuild(ledger, memory_limit=memory_limit)
+    if result is None:
+        out.print("the ledger is empty; nothing to roll up")
+        return
+    rows = sum(ledger.costs.slice_rows().values())
+    out.print(
+        f"costs_daily version {result.version}: {result.rows:,} rows summing {rows:,} rows "
+        f"of {len(result.slices)} slice(s), costs version {result.costs_version}",
+        markup=False,
+    )
 
 
 @demo_app.command("generate")
@@ -316,6 +338,12 @@ def _print_ingest(result: IngestResult) -> None:
         )
     for dataset, version in sorted(result.versions.items()):
         out.print(f"  {dataset} table now at version {version}", markup=False)
+    if result.rollup:
+        out.print(
+            f"  costs_daily (the daily rollup) now at version {result.rollup.version}: "
+            f"{result.rollup.rows:,} rows for {len(result.rollup.slices)} slice(s)",
+            markup=False,
+        )
 
 
 def _print_findings(
@@ -363,31 +391,12 @@ def _format(value: str) -> OutputFormat:
 
 
 def _choice(value: str, allowed: Sequence[str], option: str) -> Any:
-    if value not in allowed:
-        raise UserError(f"{option} {value!r} is not one of: {', '.join(allowed)}", code="usage")
-    return value
+    from costprism.capabilities.cost_request import choice
 
-
-def _date(value: str | None, option: str) -> date | None:
-    if value is None:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError as error:
-        raise UserError(
-            f"{option} {value!r} is not an ISO date like 2026-01-31", code="usage"
-        ) from error
+    return choice(value, allowed, option)
 
 
 def _as_of(value: str | None) -> int | datetime | None:
-    if value is None:
-        return None
-    if value.isdigit():
-        return int(value)
-    try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError as error:
-        raise UserError(
-            f"--as-of {value!r} is neither a version number nor an ISO timestamp", code="usage"
-        ) from error
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    from costprism.capabilities.cost_request import parse_as_of
+
+    return parse_as_of(value)

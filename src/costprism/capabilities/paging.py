@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
@@ -60,3 +61,13 @@ def checked_limit(limit: int | None) -> int:
             f"limit {limit} is out of range; use 1 to {MAX_LIMIT}", code="query.bad_limit"
         )
     return limit
+
+
+def page_of(items: Sequence[T], *, limit: int | None, cursor: str | None) -> Page[T]:
+    """A page of a short list already in memory (slices, versions): an offset cursor."""
+    size = checked_limit(limit)
+    offset = decode_cursor(cursor).get("offset", 0)
+    start = offset if isinstance(offset, int) and offset >= 0 else 0
+    chunk = tuple(items[start : start + size])
+    more = start + size < len(items)
+    return Page(items=chunk, next=encode_cursor({"offset": start + size}) if more else None)

@@ -11,6 +11,7 @@ from typing import Any
 from costprism.engine.backends import LedgerView
 from costprism.engine.filters import Filter
 from costprism.engine.query import CostQuery, cost_expression
+from costprism.engine.rollups import cost_source
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -24,7 +25,7 @@ class CostReport:
 
     def records(self) -> list[dict[str, Any]]:
         """JSON-ready rows: amounts as unrounded numbers, dates as ISO strings."""
-        return [{c: _plain(row[c]) for c in self.columns} for row in self.rows]
+        return [{c: plain(row[c]) for c in self.columns} for row in self.rows]
 
     def totals(self) -> dict[str, dict[str, Decimal]]:
         """Per currency, the sum of each measure over all rows."""
@@ -37,8 +38,9 @@ class CostReport:
 
 
 def cost_report(view: LedgerView, query: CostQuery, scope: Sequence[Filter] = ()) -> CostReport:
-    """Run ``query`` on one ledger version, restricted to ``scope``."""
-    table = cost_expression(view.costs, query, scope).to_pyarrow()
+    """Run ``query`` on one ledger version, restricted to ``scope`` (on the daily rollup
+    when it can answer, see :func:`~costprism.engine.rollups.cost_source`)."""
+    table = cost_expression(cost_source(view, query, scope), query, scope).to_pyarrow()
     return CostReport(
         columns=(*query.group_by, "BillingCurrency", *_period(query), *query.measures),
         rows=tuple(table.to_pylist()),
@@ -51,7 +53,7 @@ def _period(query: CostQuery) -> tuple[str, ...]:
     return () if query.granularity == "total" else ("period",)
 
 
-def _plain(value: Any) -> Any:
+def plain(value: Any) -> Any:
     if isinstance(value, Decimal):
         return float(value)
     if isinstance(value, datetime | date):

@@ -63,7 +63,7 @@ def cost_expression(costs: ir.Table, query: CostQuery, scope: Sequence[Filter] =
     """One Ibis expression answering ``query`` over the rows ``scope`` allows."""
     _check(costs, query)
     rows = restrict(costs, (*scope, *query.filters))
-    rows = _date_range(rows, query)
+    rows = cost_rows_in_range(rows, query)
     keyed = rows.mutate(
         **{name: dimension(rows, name) for name in query.group_by},
         **({} if query.granularity == "total" else {"period": _period(rows, query.granularity)}),
@@ -136,7 +136,8 @@ def _literal(column: ir.Value, value: str, condition: Filter) -> Any:
     return value
 
 
-def _date_range(rows: ir.Table, query: CostQuery) -> ir.Table:
+def cost_rows_in_range(rows: ir.Table, query: CostQuery) -> ir.Table:
+    """The rows whose ChargePeriodStart is in ``[query.start, query.end)``."""
     start = rows["ChargePeriodStart"]
     conditions = []
     if query.start is not None:

@@ -1,0 +1,19 @@
+"""The page routers, one module per page family."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends
+
+from costprism.server.auth import csrf_protect
+
+
+def routers() -> list[APIRouter]:
+    from costprism.web.pages import signin
+
+    modules = [signin]
+    return [module.router for module in modules]
+
+
+def page_router() -> APIRouter:
+    """A router for pages: every unsafe request must carry the CSRF token."""
+    return APIRouter(dependencies=[Depends(csrf_protect)])
