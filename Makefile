@@ -18,11 +18,16 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 
 install: $(VENV)/.installed
 
-# The Spark conformance tests need a Java 17 runtime; install it where it is missing (CI runs as root).
+# The Spark conformance tests need a Java 17 runtime, the browser tests Debian's Chromium
+# (Playwright drives /usr/bin/chromium; it cannot download its own browsers here). Each is
+# installed where it is missing (CI runs as root). PostgreSQL is installed by .ci/postgres.
 system-deps:
 	@command -v java >/dev/null 2>&1 || { \
 		echo "installing a Java 17 runtime for the Spark tests"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openjdk-17-jre-headless; }
+	@test -x /usr/bin/chromium || { \
+		echo "installing Chromium for the browser tests"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
 
 demo: install
 	$(BIN)/costprism demo generate --out $(DEMO_DATA) --months 13 --seed 7 --rows-per-month $(DEMO_ROWS)
@@ -37,9 +42,15 @@ lint: install
 types: install
 	$(BIN)/mypy
 
-# pytest exits 5 when it collects no tests: that must fail, like any other non-zero code.
+# The suite runs against a throwaway PostgreSQL cluster (.ci/postgres), stopped and deleted
+# after pytest whatever pytest did; no cluster, no test run. pytest exits 5 when it collects
+# no tests: that must fail, like any other non-zero code.
 unit: install system-deps
-	$(BIN)/pytest -q; code=$$?; \
+	@pgdir=$$(mktemp -d "$${TMPDIR:-/tmp}/costprism-postgres.XXXXXX") || exit 1; \
+	trap '.ci/postgres stop "$$pgdir"' EXIT; trap 'exit 130' INT; trap 'exit 143' TERM; \
+	url=$$(.ci/postgres start "$$pgdir") || { echo "PostgreSQL did not start: no test run"; exit 1; }; \
+	echo "PostgreSQL for the tests: $${url%%:*}://***@$${url##*@}"; \
+	COSTPRISM_TEST_POSTGRES_URL="$$url" $(BIN)/pytest -q; code=$$?; \
 	if [ $$code -eq 5 ]; then echo "pytest collected no tests"; exit 1; fi; exit $$code
 
 conformance: install system-deps
