@@ -128,7 +128,7 @@ def issue_csrf(request: Request, response: Response) -> None:
             _serializer(request, "csrf").dumps(new),
             httponly=True,
             samesite="lax",
-            secure=services(request).config.https,
+            secure=served_over_https(request),
         )
 
 
@@ -158,6 +158,11 @@ def _csrf_from_cookie(request: Request) -> str | None:
     except BadSignature:
         return None
     return value if isinstance(value, str) else None
+
+
+def served_over_https(request: Request) -> bool:
+    """Whether cookies get the Secure flag: ``--https``, or the request came over HTTPS."""
+    return services(request).config.https or request.url.scheme == "https"
 
 
 def client_address(request: Request) -> str:

@@ -15,6 +15,7 @@ from costprism.server.auth import (
     ServicesDep,
     client_address,
     optional_principal,
+    served_over_https,
     session_cookie_value,
     session_id_of,
 )
@@ -50,7 +51,7 @@ def login(
         session_cookie_value(request, session_id),
         httponly=True,
         samesite="lax",
-        secure=services.config.https,
+        secure=served_over_https(request),
         max_age=12 * 3600,
     )
     return response
