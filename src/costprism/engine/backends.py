@@ -3,6 +3,10 @@
 Both read one ledger version through the Parquet files Delta lists for it, so the same
 Ibis expression sees the same rows on either engine. Engine-specific setup lives here and
 nowhere else; capabilities receive an Ibis table.
+
+A view also opens the daily rollup (``costs_daily``) when a rollup commit records the very
+``costs`` version being read, as-of reads included; otherwise ``daily`` is None and every
+query reads the raw ledger (see :func:`costprism.engine.rollups.cost_source`).
 """
 
 from __future__ import annotations
@@ -18,19 +22,23 @@ import pyarrow as pa
 
 from costprism.errors import InputError
 from costprism.ledger import Ledger, LedgerTable
+from costprism.ledger.rollups import DAILY_SCHEMA, rollup_files
 
 EngineName = Literal["duckdb", "spark"]
 COSTS = "costs"
+DAILY = "costs_daily"
+Sources = dict[str, tuple[Sequence[str], pa.Schema]]
 
 
 @dataclass(frozen=True, kw_only=True)
 class LedgerView:
-    """One ledger version, open on one engine."""
+    """One ledger version, open on one engine; ``daily`` is its rollup, None if not fresh."""
 
     backend: Any
     costs: ibis.Table
     version: int | None
     engine: EngineName
+    daily: ibis.Table | None = None
 
 
 def open_ledger(
@@ -40,21 +48,28 @@ def open_ledger(
     engine: EngineName = "duckdb",
     spark_session: Any = None,
 ) -> LedgerView:
-    """The ``costs`` table of one ledger version (newest by default) on ``engine``."""
+    """The ``costs`` table of one ledger version (newest by default) on ``engine``, with
+    its daily rollup when a rollup of exactly that version is readable."""
     files, version = ledger.costs.files(as_of)
-    schema = ledger.costs.current_schema(as_of)
+    sources: Sources = {COSTS: (files, ledger.costs.current_schema(as_of))}
+    daily = rollup_files(ledger, version)
+    if daily is not None:
+        sources[DAILY] = (daily, DAILY_SCHEMA)
     if engine == "spark":
-        backend, table = _spark(files, schema, spark_session)
+        backend, tables = _spark(sources, spark_session)
     else:
-        backend, table = _duckdb(files, schema)
-    return LedgerView(backend=backend, costs=table, version=version, engine=engine)
+        backend, tables = _duckdb(sources)
+    return LedgerView(
+        backend=backend, costs=tables[COSTS], daily=tables.get(DAILY), version=version,
+        engine=engine,
+    )  # fmt: skip
 
 
 def open_table(table: LedgerTable, name: str) -> ibis.Table:
     """The newest version of a side table (quarantine, contract commitments) on DuckDB."""
     files, _ = table.files()
-    _, opened = _duckdb(files, table.current_schema(), name)
-    return opened
+    _, opened = _duckdb({name: (files, table.current_schema())})
+    return opened[name]
 
 
 def duckdb_backend(threads: int | None = None, memory_limit: str | None = None) -> Any:
@@ -67,15 +82,20 @@ def duckdb_backend(threads: int | None = None, memory_limit: str | None = None) 
     return backend
 
 
-def _duckdb(files: Sequence[str], schema: pa.Schema, name: str = COSTS) -> tuple[Any, ibis.Table]:
+def _duckdb(sources: Sources) -> tuple[Any, dict[str, ibis.Table]]:
+    """One DuckDB backend with a view (or an empty table) per source."""
     backend = duckdb_backend()
+    return backend, {name: _duckdb_view(backend, name, *source) for name, source in sources.items()}
+
+
+def _duckdb_view(backend: Any, name: str, files: Sequence[str], schema: pa.Schema) -> ibis.Table:
     if not files:
-        return backend, backend.create_table(name, schema.empty_table(), temp=True)
+        return backend.create_table(name, schema.empty_table(), temp=True)
     listed = ", ".join("'" + f.replace("'", "''") + "'" for f in files)
     backend.raw_sql(
         f"CREATE TEMP VIEW {name} AS SELECT * FROM read_parquet([{listed}], union_by_name = true)"
     )
-    return backend, backend.table(name)
+    return backend.table(name)
 
 
 def spark_session(master: str = "local[2]") -> Any:
@@ -99,16 +119,24 @@ def spark_session(master: str = "local[2]") -> Any:
     )
 
 
-def _spark(files: Sequence[str], schema: pa.Schema, session: Any) -> tuple[Any, ibis.Table]:
+def _spark(sources: Sources, session: Any) -> tuple[Any, dict[str, ibis.Table]]:
+    """One Ibis backend on the Spark session with a temporary view per source."""
     session = session or spark_session()
     backend = ibis.pyspark.connect(session)
+    opened = {name: _spark_view(session, backend, name, *s) for name, s in sources.items()}
+    return backend, opened
+
+
+def _spark_view(
+    session: Any, backend: Any, name: str, files: Sequence[str], schema: pa.Schema
+) -> ibis.Table:
     if files:
         frame = session.read.option("mergeSchema", "true").parquet(*files)
     else:
         frame = session.createDataFrame([], schema=_spark_schema(schema))
-    name = f"{COSTS}_{uuid.uuid4().hex[:12]}"  # views of two versions must not collide
-    frame.createOrReplaceTempView(name)
-    return backend, backend.table(name)
+    unique = f"{name}_{uuid.uuid4().hex[:12]}"  # views of two versions must not collide
+    frame.createOrReplaceTempView(unique)
+    return backend.table(unique)
 
 
 def _spark_schema(schema: pa.Schema) -> Any:

@@ -41,9 +41,11 @@ from costprism.ingest.reader import (
 )
 from costprism.ledger import EPOCH, Ledger, SliceId
 from costprism.ledger.quarantine import QUARANTINE_SCHEMA
+from costprism.ledger.rollups import RollupResult, refresh_rollup
 from costprism.ledger.store import SLICE_COLUMN
 
 Progress = Callable[[str, str], None]
+COSTS_DATASET = "cost_and_usage"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -79,6 +81,7 @@ class IngestResult:
     files: tuple[FileSummary, ...]
     slices: tuple[SliceChange, ...]
     report: FindingReport
+    rollup: RollupResult | None = None
 
     @property
     def rows(self) -> int:
@@ -140,13 +143,14 @@ def ingest(
             run.write(stagings, progress)
             changes = run.slice_changes(ledger, stagings)
             versions = _commit(ledger, run, stagings, changes)
+            rollup = run.refresh_rollup(ledger, versions, changes, progress)
             run.store_quarantine(ledger, versions)
         finally:
             connection.close()
             shutil.rmtree(spill, ignore_errors=True)
             for staging in stagings.values():
                 shutil.rmtree(staging, ignore_errors=True)
-        return run.result(versions=versions, ingest_id=ingest_id, changes=changes)
+        return run.result(versions=versions, ingest_id=ingest_id, changes=changes, rollup=rollup)
 
 
 @dataclass
@@ -348,6 +352,28 @@ class _Run:
                 code="ledger.shrink",
             )
 
+    def refresh_rollup(
+        self,
+        ledger: Ledger,
+        versions: dict[str, int],
+        changes: Sequence[SliceChange],
+        progress: Progress | None,
+    ) -> RollupResult | None:
+        """Rebuild the daily rollup of the cost slices just committed. A failure leaves the
+        ``costs`` commit standing (readers then use the raw ledger) and becomes a warning."""
+        if COSTS_DATASET not in versions:
+            return None
+        if progress:
+            progress("summing", "the daily rollup")
+        keys = [c.slice.key for c in changes if c.dataset == COSTS_DATASET]
+        try:
+            return refresh_rollup(
+                ledger, versions[COSTS_DATASET], keys, self.connection, self.ingest_id
+            )
+        except Exception as error:  # the import is committed; the rollup is only a cache
+            self.report.add(_rollup_failed(ledger, error))
+            return None
+
     def store_quarantine(self, ledger: Ledger, versions: dict[str, int]) -> None:
         """Keep the rejected rows, raw, with their findings (``--quarantine`` only)."""
         if not (self.options.quarantine and self.report.errors):
@@ -379,6 +405,7 @@ class _Run:
         versions: dict[str, int],
         ingest_id: int | None,
         changes: Sequence[SliceChange] = (),
+        rollup: RollupResult | None = None,
     ) -> IngestResult:
         return IngestResult(
             ingest_id=ingest_id,
@@ -386,6 +413,7 @@ class _Run:
             files=tuple(self.summaries),
             slices=tuple(changes),
             report=self.report,
+            rollup=rollup,
         )
 
 
@@ -502,6 +530,20 @@ def _quarantine_table(
             "quarantined_at": [now] * n,
         },
         schema=QUARANTINE_SCHEMA,
+    )
+
+
+def _rollup_failed(ledger: Ledger, error: Exception) -> Finding:
+    return Finding(
+        file=str(ledger.costs_daily.path),
+        line=None,
+        column=None,
+        value=None,
+        rule="rollup-failed",
+        severity="warning",
+        message=f"the import is stored, but the daily rollup was not updated "
+        f"({type(error).__name__}: {error}); reports read the raw ledger until it is",
+        hint="run 'costprism rollup rebuild' (the next import also rebuilds it)",
     )
 
 

@@ -1,4 +1,4 @@
-"""The versioned store: the ``costs`` ledger and its side tables, under one home folder."""
+"""The versioned store: the ``costs`` ledger, its daily rollup and side tables, under one home."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from pathlib import Path
 
 from costprism.focus import CONTRACT_COMMITMENT_SCHEMA, LEDGER_SCHEMA
 from costprism.ledger.quarantine import QUARANTINE_SCHEMA
+from costprism.ledger.rollups import DAILY_SCHEMA
 from costprism.ledger.store import EPOCH, CommitInfo, IngestLock, LedgerTable, SliceId
 
 __all__ = ["EPOCH", "CommitInfo", "Ledger", "LedgerTable", "SliceId"]
@@ -27,6 +28,11 @@ class Ledger:
         return LedgerTable(self.root / "costs", LEDGER_SCHEMA)
 
     @property
+    def costs_daily(self) -> LedgerTable:
+        """The daily rollup of ``costs`` (see :mod:`costprism.ledger.rollups`)."""
+        return LedgerTable(self.root / "costs_daily", DAILY_SCHEMA)
+
+    @property
     def contract_commitments(self) -> LedgerTable:
         return LedgerTable(self.root / "contract_commitments", CONTRACT_COMMITMENT_SCHEMA)
 
@@ -37,6 +43,11 @@ class Ledger:
     @property
     def lock(self) -> IngestLock:
         return IngestLock(self.root)
+
+    @property
+    def tables(self) -> tuple[LedgerTable, ...]:
+        """Every table of the ledger (what ``vacuum`` cleans)."""
+        return (self.costs, self.costs_daily, self.contract_commitments, self.quarantine)
 
     def table(self, dataset: str) -> LedgerTable:
         return self.contract_commitments if dataset == "contract_commitment" else self.costs

@@ -158,9 +158,15 @@ class LedgerTable:
         return rows
 
     def commit_staged(
-        self, staging: Path, metadata: Mapping[str, Any], extra_fields: list[pa.Field]
+        self,
+        staging: Path,
+        metadata: Mapping[str, Any],
+        extra_fields: list[pa.Field],
+        *,
+        replace_all: bool = False,
     ) -> int:
-        """Make the staged slices the complete content of those slices, in one commit."""
+        """Make the staged slices the complete content of those slices, in one commit
+        (of the whole table with ``replace_all``)."""
         table = self.ensure()
         actions = _move_into_place(self.path, staging)
         staged = sorted(
@@ -173,7 +179,7 @@ class LedgerTable:
             mode="overwrite",
             schema=schema,
             partition_by=[SLICE_COLUMN],
-            partition_filters=[(SLICE_COLUMN, "in", staged)],
+            partition_filters=None if replace_all else [(SLICE_COLUMN, "in", staged)],
             commit_properties=CommitProperties(
                 custom_metadata={METADATA_KEY: json.dumps(metadata, default=str)}
             ),

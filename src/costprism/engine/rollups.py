@@ -1,0 +1,42 @@
+"""Which table answers a cost query: the daily rollup when it can, else the raw ledger.
+
+The rollup (``costs_daily``, see :mod:`costprism.ledger.rollups`) holds the ledger's rows
+summed by UTC day and the common dimensions. :func:`cost_expression` gives the same answer
+on it as on ``costs`` whenever every column the query and the scope name is one of those
+dimensions: measures are sums of sums, ``Tags`` is kept whole (so ``tag:KEY`` reads the
+same value), periods truncate ``ChargePeriodStart`` to a day or coarser, and the dates of
+a :class:`CostQuery` are whole UTC days. ``ChargePeriodStart`` itself is not a dimension
+here: a filter or group on it sees the hour, which the rollup no longer has.
+
+This is the one place that chooses; a view without a fresh rollup (``view.daily`` is None)
+always reads ``costs``. Both engines read the rollup the same way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import ibis.expr.types as ir
+
+from costprism.engine.backends import LedgerView
+from costprism.engine.filters import Filter
+from costprism.engine.query import CostQuery
+from costprism.ledger.rollups import DIMENSIONS
+
+TAGS = "Tags"
+TAG_PREFIX = "tag:"
+
+
+def cost_source(view: LedgerView, query: CostQuery, scope: Sequence[Filter] = ()) -> ir.Table:
+    """The rollup when it holds every column ``query`` and ``scope`` use, else ``costs``."""
+    daily = view.daily
+    if daily is None:
+        return view.costs
+    available = set(DIMENSIONS) & set(daily.columns)
+    return daily if referenced_columns(query, scope) <= available else view.costs
+
+
+def referenced_columns(query: CostQuery, scope: Sequence[Filter] = ()) -> set[str]:
+    """The ledger columns a query reads to group and filter (``tag:KEY`` reads ``Tags``)."""
+    names = [*query.group_by, *(f.column for f in (*scope, *query.filters))]
+    return {TAGS if name.startswith(TAG_PREFIX) else name for name in names}
