@@ -8,12 +8,21 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
-from costprism.capabilities.datasources import list_slices, slice_history
+from costprism.capabilities.datasources import (
+    import_findings,
+    list_slices,
+    slice_history,
+    source_freshness,
+)
 from costprism.engine.backends import open_ledger
 from costprism.engine.filters import parse_filters
+from costprism.ingest.pipeline import IngestOptions, ingest
 from costprism.ledger import Ledger
+from tests.ingest.conftest import focus_csv
 
 SqlRunner = Callable[[str], list[tuple[Any, ...]]]
 SAMPLE_SLICES = {
@@ -113,3 +122,58 @@ def test_slice_version_record_is_json_ready(restated_ledger: Ledger) -> None:
     records = [v.record() for v in slice_history(restated_ledger, period="2024-10")]
     assert json.loads(json.dumps(records)) == records
     assert [r["current"] for r in records] == [False, True]
+
+
+def test_import_findings_name_the_warnings_each_import_recorded(sample_ledger: Ledger) -> None:
+    sample, synthetic = import_findings(sample_ledger)
+    assert (sample.version, sample.source, sample.rows, sample.rejected) == (2, "sample", 1000, 0)
+    assert sample.warnings == {
+        "datetime-format": 4000,
+        "enum-case": 7,
+        "missing-value": 7,
+        "null-literal": 1,
+        "unknown-column": 1,
+    }
+    assert sample.warning_count == 4016
+    assert [Path(f).name for f in sample.files] == ["focus-1.0_sample_1000.csv"]
+    assert (synthetic.version, synthetic.warnings, synthetic.warning_count) == (1, {}, 0)
+    assert [f.version for f in import_findings(sample_ledger, source="synthetic")] == [1]
+
+
+def test_import_findings_record_is_json_ready(sample_ledger: Ledger) -> None:
+    records = [f.record() for f in import_findings(sample_ledger)]
+    assert json.loads(json.dumps(records)) == records
+    assert records[0]["warnings"]["enum-case"] == 7
+
+
+def test_import_findings_count_quarantined_rows(tmp_path: Path) -> None:
+    ledger = Ledger.at_home(tmp_path / "home")
+    assert import_findings(ledger) == []
+    path = focus_csv(10).set(4, "BilledCost", "12,5x").write(tmp_path / "q.csv")
+    ingest([path], ledger, IngestOptions(source="q", quarantine=True))
+    [found] = import_findings(ledger)
+    assert (found.source, found.rows, found.rejected) == ("q", 9, 1)
+
+
+def test_source_freshness_per_source(sample_ledger: Ledger, sample_sql: SqlRunner) -> None:
+    commits = {c.version: c.timestamp for c in sample_ledger.costs.history()}
+    now = commits[2] + timedelta(hours=3)
+    fresh = source_freshness(sample_ledger, open_ledger(sample_ledger), now=now)
+    newest = dict(sample_sql("SELECT x_SourceId, max(ChargePeriodStart) FROM costs GROUP BY ALL"))
+    assert [(f.source, f.last_import_at, f.newest_charge_period_start) for f in fresh] == [
+        ("sample", commits[2], newest["sample"]),
+        ("synthetic", commits[1], newest["synthetic"]),
+    ]
+    assert fresh[0].age == timedelta(hours=3)
+    assert fresh[0].record()["age_hours"] == 3.0
+
+
+def test_source_freshness_respects_the_scope_and_the_version(sample_ledger: Ledger) -> None:
+    scope = parse_filters(["ProviderName=Microsoft"])
+    assert [
+        f.source for f in source_freshness(sample_ledger, open_ledger(sample_ledger), scope)
+    ] == ["sample"]
+    old = source_freshness(sample_ledger, open_ledger(sample_ledger, as_of=1))
+    assert [f.source for f in old] == ["synthetic"]
+    record = old[0].record()
+    assert json.loads(json.dumps(record)) == record

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -152,3 +152,115 @@ def _last_writes(commits: Sequence[CommitInfo], as_of: int | None) -> dict[str, 
         for written in commit.metadata.get("slices", []):
             latest[written["key"]] = commit
     return latest
+
+
+@dataclass(frozen=True, kw_only=True)
+class ImportFindings:
+    """What one import recorded with its commit: its files, rows, rejected rows and the
+    number of warnings per validation rule (errors never commit, unless quarantined)."""
+
+    version: int
+    committed_at: datetime
+    ingest_id: int | None
+    source: str
+    files: tuple[str, ...]
+    rows: int
+    rejected: int
+    warnings: dict[str, int]
+
+    @property
+    def warning_count(self) -> int:
+        return sum(self.warnings.values())
+
+    def record(self) -> dict[str, Any]:
+        return {
+            "version": self.version,
+            "committed_at": self.committed_at.isoformat(),
+            "ingest_id": self.ingest_id,
+            "source": self.source,
+            "files": list(self.files),
+            "rows": self.rows,
+            "rejected": self.rejected,
+            "warnings": dict(self.warnings),
+            "warning_count": self.warning_count,
+        }
+
+
+@dataclass(frozen=True, kw_only=True)
+class SourceFreshness:
+    """How fresh one source is: its newest import and the newest charge it holds."""
+
+    source: str
+    last_import_at: datetime | None
+    age: timedelta | None
+    newest_charge_period_start: datetime | None
+
+    def record(self) -> dict[str, Any]:
+        return {
+            "source": self.source,
+            "last_import_at": _iso(self.last_import_at),
+            "age_hours": round(self.age.total_seconds() / 3600, 1) if self.age else None,
+            "newest_ChargePeriodStart": _iso(self.newest_charge_period_start),
+        }
+
+
+def import_findings(ledger: Ledger, *, source: str | None = None) -> list[ImportFindings]:
+    """The findings each import into ``costs`` recorded with its commit, newest first."""
+    found = [_import_findings(c) for c in ledger.costs.history() if "slices" in c.metadata]
+    chosen = [f for f in found if source is None or f.source == source]
+    return sorted(chosen, key=lambda f: f.version, reverse=True)
+
+
+def source_freshness(
+    ledger: Ledger, view: LedgerView, scope: Sequence[Filter] = (), *, now: datetime | None = None
+) -> list[SourceFreshness]:
+    """Per source the scope sees: its newest import (up to the viewed version), how long
+    ago that was, and the newest ``ChargePeriodStart`` within the scope."""
+    costs = restrict(view.costs, scope)
+    newest = (
+        costs.group_by("x_SourceId")
+        .aggregate(newest=costs.ChargePeriodStart.max())
+        .order_by("x_SourceId")
+    )
+    imported = _newest_import_per_source(ledger.costs.history(), view.version)
+    moment = now or datetime.now(UTC)
+    return [
+        SourceFreshness(
+            source=row["x_SourceId"],
+            last_import_at=imported.get(row["x_SourceId"]),
+            age=moment - imported[row["x_SourceId"]] if row["x_SourceId"] in imported else None,
+            newest_charge_period_start=row["newest"],
+        )
+        for row in newest.to_pyarrow().to_pylist()
+    ]
+
+
+def _import_findings(commit: CommitInfo) -> ImportFindings:
+    metadata = commit.metadata
+    return ImportFindings(
+        version=commit.version,
+        committed_at=commit.timestamp,
+        ingest_id=metadata.get("ingest_id"),
+        source=str(metadata.get("source", "")),
+        files=tuple(metadata.get("files", [])),
+        rows=int(metadata.get("rows", 0)),
+        rejected=int(metadata.get("rejected", 0)),
+        warnings={str(rule): int(n) for rule, n in metadata.get("warnings", {}).items()},
+    )
+
+
+def _newest_import_per_source(
+    commits: Sequence[CommitInfo], as_of: int | None
+) -> dict[str, datetime]:
+    """Source → when the newest commit (up to ``as_of``) that wrote one of its slices ran."""
+    newest: dict[str, datetime] = {}
+    for commit in _last_writes(commits, as_of).values():
+        for written in commit.metadata.get("slices", []):
+            source = written["source"]
+            if source not in newest or commit.timestamp > newest[source]:
+                newest[source] = commit.timestamp
+    return newest
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
