@@ -12,8 +12,11 @@ from fastapi import FastAPI, Request, Response
 from fastapi.responses import FileResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
+from costprism.errors import CostPrismError
+from costprism.roles import Principal
+from costprism.server.auth import optional_principal
 from costprism.server.errors import described
-from costprism.web.rendering import PLOTLY_JS, STATIC, templates
+from costprism.web.rendering import PLOTLY_JS, STATIC, render
 
 __all__ = ["error_page", "mount"]
 
@@ -38,12 +41,15 @@ def error_page(request: Request, error: Exception) -> Response:
     if status == 401:
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         return RedirectResponse(f"/login?next={_quoted(target)}", status_code=303)
-    return templates.TemplateResponse(
-        request,
-        "error.html",
-        {"status": status, "code": code, "message": message, "principal": None},
-        status_code=status,
-    )
+    context = {"status": status, "code": code, "message": message}
+    return render(request, "error.html", context, principal=_caller(request), status=status)
+
+
+def _caller(request: Request) -> Principal | None:
+    try:
+        return optional_principal(request)
+    except CostPrismError:
+        return None
 
 
 def _quoted(path: str) -> str:
