@@ -224,3 +224,24 @@ def test_costprism_home_variable_works_like_the_option(cli_home: Path) -> None:
 
 def test_empty_home_reports_no_rows(tmp_path: Path) -> None:
     assert records("cost", "--by", "ProviderName", home=tmp_path / "fresh") == []
+
+
+def test_ingest_rollup_rebuild_and_vacuum(tmp_path: Path, focus_data: Path) -> None:
+    """The import rolls up its slices; ``rollup rebuild`` redoes them all; ``vacuum`` removes
+    the replaced rollup files along with everything else no longer current."""
+    home = tmp_path / "home"
+    imported = ok(run_cli("ingest", focus_data / SAMPLE, "--source", "sample", home=home))
+    assert "costs_daily (the daily rollup) now at version 1: 829 rows for 4 slice(s)" in imported
+
+    rebuilt = ok(run_cli("rollup", "rebuild", home=home))
+    assert rebuilt.strip() == (
+        "costs_daily version 2: 829 rows summing 1,000 rows of 4 slice(s), costs version 1"
+    )
+    assert ok(run_cli("vacuum", home=home)).startswith("removed 4 file(s)")
+    total = records("cost", "--granularity", "total", home=home)
+    assert cents_sum(total, "EffectiveCost") == SAMPLE_EFFECTIVE
+
+
+def test_rollup_rebuild_of_an_empty_home(tmp_path: Path) -> None:
+    assert "the ledger is empty" in ok(run_cli("rollup", "rebuild", home=tmp_path / "fresh"))
+    assert not (tmp_path / "fresh" / "ledger").exists()

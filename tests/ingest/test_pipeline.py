@@ -18,7 +18,7 @@ import pytest
 
 from costprism.errors import InputError, LedgerError
 from costprism.ingest.pipeline import IngestOptions, IngestResult, ingest, validate
-from costprism.ledger import EPOCH, Ledger
+from costprism.ledger import EPOCH, Ledger, rollups
 from tests.ingest.conftest import (
     SAMPLE_10K,
     FocusCsv,
@@ -400,6 +400,45 @@ def test_a_reimport_of_exactly_half_is_accepted(ledger: Ledger, tmp_path: Path) 
 
     assert all(c.rows * 2 == c.previous_rows for c in result.slices)
     assert ledger_rows(ledger.costs) == len(full.rows) // 2
+
+
+# --- the daily rollup ----------------------------------------------------------------------------
+
+
+def test_an_import_rolls_up_the_cost_slices_it_committed(
+    ledger: Ledger, small_csv: Callable[..., Path]
+) -> None:
+    result = ingest([small_csv(rows=200)], ledger, IngestOptions(source="s"))
+
+    assert result.rollup is not None
+    assert result.rollup.costs_version == result.versions["cost_and_usage"]
+    assert set(result.rollup.slices) == {c.slice.key for c in result.slices}
+    assert result.report.warnings == 0
+
+
+def test_a_failed_rollup_write_keeps_the_import_and_warns(
+    ledger: Ledger, small_csv: Callable[..., Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def fail(*args: object) -> int:
+        raise OSError("No space left on device")
+
+    monkeypatch.setattr(rollups, "_write", fail)
+    result = ingest([small_csv(rows=200)], ledger, IngestOptions(source="s"))
+
+    assert result.versions == {"cost_and_usage": 1}
+    assert result.rollup is None
+    assert ledger_rows(ledger.costs) == 200
+    assert result.report.per_rule("warning") == {"rollup-failed": 1}
+    (finding,) = result.report.examples
+    assert "No space left on device" in finding.message
+    assert "costprism rollup rebuild" in finding.hint
+    assert rollups.rollup_files(ledger, 1) is None
+
+
+def test_contract_commitments_have_no_rollup(imported: Imported) -> None:
+    ledger, result = imported(CONTRACT_COMMITMENTS)
+    assert result.rollup is None
+    assert not ledger.costs_daily.exists()
 
 
 # --- dry runs and option checks ------------------------------------------------------------------

@@ -176,13 +176,16 @@ def _build(
         slices, files = None, _slice_files(costs, None)
     if not files:
         return None
+    keys = tuple(sorted(files))
     daily = ledger.costs_daily
     staging = daily.staging(ingest_id)
-    rows = _write(connection, [f for paths in files.values() for f in paths], staging, ingest_id)
-    keys = tuple(sorted(files))
-    metadata = {VERSION_KEY: costs_version, "ingest_id": ingest_id, "slices": list(keys)}
-    metadata |= {"rows": rows, "rebuilt": slices is None}
-    version = daily.commit_staged(staging, metadata, [], replace_all=slices is None)
+    try:
+        rows = _write(connection, [f for k in keys for f in files[k]], staging, ingest_id)
+        metadata = {VERSION_KEY: costs_version, "ingest_id": ingest_id, "slices": list(keys)}
+        metadata |= {"rows": rows, "rebuilt": slices is None}
+        version = daily.commit_staged(staging, metadata, [], replace_all=slices is None)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
     return RollupResult(
         version=version, costs_version=costs_version, slices=keys, rows=rows,
         rebuilt=slices is None,
