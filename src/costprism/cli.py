@@ -400,3 +400,8 @@ def _as_of(value: str | None) -> int | datetime | None:
     from costprism.capabilities.cost_request import parse_as_of
 
     return parse_as_of(value)
+
+
+# The server and access commands (serve, users, tokens, demo users) are defined in
+# cli_access, which adds them to this app when imported; it imports from here, hence last.
+from costprism import cli_access  # noqa: E402, F401
