@@ -42,7 +42,12 @@ def median(timings: list[Timing]) -> Timing:
 
 
 def machine() -> str:
-    return f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
+    """The machine, with its 1-minute load average (other work on it makes timings noisy)."""
+    load = os.getloadavg()[0]
+    return (
+        f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
+        f"load average {load:.1f} when recorded"
+    )
 
 
 def record(title: str, command: str, lines: list[str]) -> None:

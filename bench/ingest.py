@@ -1,13 +1,16 @@
 """Ingest speed: ``costprism ingest`` of a generated FOCUS CSV vs DuckDB's raw CSV→Parquet COPY.
 
 Usage: python bench/ingest.py [--rows 10000000] [--repeats 3]
-Both run in fresh processes on the same files in the same run; the figures (median wall
-time, rows/s, peak RSS, ratio) are appended to bench/RESULTS.md.
+All run in fresh processes on the same files in the same run; the figures (median wall
+time, rows/s, peak RSS, ratio) are appended to bench/RESULTS.md. The daily rollup's cost
+is measured twice: the rollup step timed inside the import, and a third child importing
+with the rollup step switched off; its size is rollup rows against ledger rows.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import shutil
 import sys
 
@@ -28,8 +31,12 @@ def main() -> None:
         generate(data, args.rows)
     files = sorted(str(p) for p in (data / "focus").rglob("*.csv"))
     raw = [run_child(raw_copy(files)) for _ in range(args.repeats)]
+    bare = [
+        run_child(costprism_ingest(files, args.memory_limit, False)) for _ in range(args.repeats)
+    ]
     ours = [run_child(costprism_ingest(files, args.memory_limit)) for _ in range(args.repeats)]
     report(args, median(raw), median(ours))
+    report_rollup(args, median(ours), median(bare))
 
 
 def generate(out, rows: int) -> None:
@@ -48,15 +55,38 @@ def raw_copy(files: list[str]) -> str:
     )
 
 
-def costprism_ingest(files: list[str], memory_limit: str) -> str:
-    home = WORK / "home"
-    return (
-        f"import shutil; shutil.rmtree({str(home)!r}, ignore_errors=True); "
-        "from costprism.ingest.pipeline import ingest, IngestOptions; "
-        "from costprism.ledger import Ledger; "
-        f"r = ingest({files!r}, Ledger.at_home(__import__('pathlib').Path({str(home)!r})), "
-        f"IngestOptions(source='bench', memory_limit={memory_limit!r})); "
-        "assert r.report.errors == 0"
+CHILD = """
+import json, pathlib, shutil, time
+from costprism.ingest import pipeline
+from costprism.ingest.pipeline import IngestOptions, ingest
+from costprism.ledger import Ledger
+
+home = pathlib.Path({home!r})
+shutil.rmtree(home, ignore_errors=True)
+refresh, step = pipeline.refresh_rollup, {{}}
+
+def timed(*args):
+    start = time.perf_counter()
+    result = refresh(*args)
+    step.update(seconds=time.perf_counter() - start, rows=result.rows)
+    return result
+
+pipeline.refresh_rollup = timed if {rollup!r} else (lambda *args: None)
+options = IngestOptions(source="bench", memory_limit={memory_limit!r})
+assert ingest({files!r}, Ledger.at_home(home), options).report.errors == 0
+if step:
+    pathlib.Path({out!r}).write_text(json.dumps(step))
+"""
+
+
+def costprism_ingest(files: list[str], memory_limit: str, rollup: bool = True) -> str:
+    """An import into a fresh home; without ``rollup`` the rollup step is switched off."""
+    return CHILD.format(
+        home=str(WORK / "home"),
+        files=files,
+        memory_limit=memory_limit,
+        rollup=rollup,
+        out=str(WORK / "rollup.json"),
     )
 
 
@@ -73,6 +103,25 @@ def report(args: argparse.Namespace, raw: Timing, ours: Timing) -> None:
             f"{rows / ours.seconds:,.0f} rows/s, peak RSS {ours.peak_rss_mb:,.0f} MB",
             f"speed ratio costprism/raw: {raw.seconds / ours.seconds:.2f} (target ≥ 0.5); "
             f"repeats {args.repeats}; memory limit {args.memory_limit}",
+        ],
+    )
+
+
+def report_rollup(args: argparse.Namespace, ours: Timing, bare: Timing) -> None:
+    from costprism.ledger import Ledger
+
+    step = json.loads((WORK / "rollup.json").read_text())
+    rows = sum(Ledger.at_home(WORK / "home").costs.slice_rows().values())
+    record(
+        f"daily rollup at ingest, {args.rows:,} rows (bench/ingest.py)",
+        " ".join(["python bench/ingest.py", *sys.argv[1:]]),
+        [
+            f"rollup rows {step['rows']:,} for {rows:,} ledger rows: "
+            f"{rows / step['rows']:.1f}× fewer",
+            f"rollup step inside the import (last run): {step['seconds']:.1f} s",
+            f"import with rollup: median {ours.seconds:.1f} s; with the step switched off: "
+            f"median {bare.seconds:.1f} s; difference {ours.seconds - bare.seconds:+.1f} s "
+            f"({(ours.seconds - bare.seconds) / bare.seconds:+.0%}); repeats {args.repeats}",
         ],
     )
 
