@@ -16,7 +16,13 @@ from argon2 import PasswordHasher
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from costprism.capabilities.paging import Page, checked_limit, decode_cursor, encode_cursor
+from costprism.capabilities.paging import (
+    Page,
+    checked_limit,
+    cursor_key,
+    decode_cursor,
+    encode_cursor,
+)
 from costprism.db import ApiToken, AuditEvent, Database, User, UserRole, record_event, utcnow
 from costprism.engine.filters import Filter, parse_filters
 from costprism.errors import Conflict, NotFound, UserError
@@ -303,10 +309,10 @@ def audit_log(
 ) -> Page[AuditRecord]:
     """The audit log, newest first, a page at a time."""
     size = checked_limit(limit)
-    before = decode_cursor(cursor).get("before")
+    before = cursor_key(decode_cursor(cursor), "before")
     with db.session() as session:
         query = select(AuditEvent).order_by(AuditEvent.id.desc()).limit(size + 1)
-        if isinstance(before, int):
+        if before is not None:
             query = query.where(AuditEvent.id < before)
         found = session.scalars(query).all()
         items = tuple(_audit_public(e) for e in found[:size])

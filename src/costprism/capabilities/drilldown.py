@@ -11,7 +11,13 @@ from collections.abc import Mapping, Sequence
 from datetime import date, timedelta
 from typing import Any
 
-from costprism.capabilities.paging import Page, checked_limit, decode_cursor, encode_cursor
+from costprism.capabilities.paging import (
+    Page,
+    checked_limit,
+    cursor_key,
+    decode_cursor,
+    encode_cursor,
+)
 from costprism.capabilities.reporting import plain
 from costprism.engine.backends import LedgerView
 from costprism.engine.filters import Filter
@@ -33,13 +39,13 @@ def cost_rows(
 ) -> Page[dict[str, Any]]:
     """One page of the rows behind ``query`` (narrowed to ``cell`` when given)."""
     size = checked_limit(limit)
-    after = decode_cursor(cursor).get("after")
+    after = cursor_key(decode_cursor(cursor), "after")
     filters, start, end = _narrowed(query, cell or {})
     rows_query = RowQuery(
         filters=filters,
         start=start,
         end=end,
-        after=int(after) if isinstance(after, int) else None,
+        after=after,
         limit=size,
     )
     found = row_expression(view.costs, rows_query, scope).to_pyarrow().to_pylist()

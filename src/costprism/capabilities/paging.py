@@ -52,6 +52,21 @@ def decode_cursor(cursor: str | None) -> dict[str, Any]:
     return position
 
 
+def cursor_key(position: dict[str, Any], name: str) -> int | None:
+    """The integer key ``name`` of a decoded cursor (``None`` when absent), checked: a
+    forged cursor holding text, a boolean or a number no row id can be is refused."""
+    value: object = position.get(name)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 2**63:
+        raise QueryError(
+            f"cursor position {name}={str(value)[:40]!r} is not one this server gave out; "
+            "start again without a cursor",
+            code="query.bad_cursor",
+        )
+    return value
+
+
 def checked_limit(limit: int | None) -> int:
     """``limit`` within 1..MAX_LIMIT (the default when absent)."""
     if limit is None:
@@ -66,8 +81,7 @@ def checked_limit(limit: int | None) -> int:
 def page_of(items: Sequence[T], *, limit: int | None, cursor: str | None) -> Page[T]:
     """A page of a short list already in memory (slices, versions): an offset cursor."""
     size = checked_limit(limit)
-    offset = decode_cursor(cursor).get("offset", 0)
-    start = offset if isinstance(offset, int) and offset >= 0 else 0
+    start = cursor_key(decode_cursor(cursor), "offset") or 0
     chunk = tuple(items[start : start + size])
     more = start + size < len(items)
     return Page(items=chunk, next=encode_cursor({"offset": start + size}) if more else None)

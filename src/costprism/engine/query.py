@@ -85,6 +85,8 @@ def restrict(costs: ir.Table, filters: Sequence[Filter]) -> ir.Table:
 
 def dimension(costs: ir.Table, name: str) -> ir.Value:
     """A FOCUS column, an ``x_`` column, or ``tag:KEY`` as a string expression."""
+    if "\x00" in name:
+        raise QueryError(f"column {name!r} has a NUL character", code="query.unknown_column")
     if name.startswith("tag:"):
         return tag_value(costs, name[len("tag:") :])
     _known(costs, name)
@@ -106,6 +108,7 @@ def filter_expression(costs: ir.Table, condition: Filter) -> ir.BooleanValue:
         return column.isnull()
     if op == "is not null":
         return column.notnull()
+    _comparable(column, condition)
     values = [_literal(column, v, condition) for v in condition.values]
     if op == "=":
         return column == values[0]
@@ -116,6 +119,21 @@ def filter_expression(costs: ir.Table, condition: Filter) -> ir.BooleanValue:
     if op == "not in":
         return column.notin(values) | column.isnull()
     return column.cast("string").like(condition.values[0])
+
+
+def _comparable(column: ir.Value, condition: Filter) -> None:
+    """Refuse what no engine can compare: a map or list column, a NUL character."""
+    if column.type().is_nested():
+        raise QueryError(
+            f"filter {condition}: {condition.column} is a {column.type()}; filter on one "
+            f"of its keys with tag:KEY, or test it with 'is null'",
+            code="query.bad_filter",
+        )
+    if any("\x00" in value for value in condition.values):
+        raise QueryError(
+            f"filter {condition.column} {condition.op}: a value has a NUL character",
+            code="query.bad_filter",
+        )
 
 
 def _literal(column: ir.Value, value: str, condition: Filter) -> Any:
@@ -188,10 +206,16 @@ def _check(costs: ir.Table, query: CostQuery) -> None:
             f"--from {query.start} is not before --to {query.end} (--to is exclusive)",
             code="query.bad_range",
         )
-    for name in query.group_by:
+    for position, name in enumerate(query.group_by):
         if name in ("BillingCurrency", "period"):
             raise QueryError(
                 f"--by {name}: results are always split by BillingCurrency and period",
+                code="query.bad_group",
+            )
+        if name in query.measures or name in query.group_by[:position]:
+            raise QueryError(
+                f"--by {name}: it is {'the measure' if name in query.measures else 'already'} "
+                "in the result; give each --by once and not the --basis column",
                 code="query.bad_group",
             )
         dimension(costs, name)
