@@ -138,10 +138,13 @@ def rollup_files(ledger: Ledger, costs_version: int | None) -> list[str] | None:
     daily = ledger.costs_daily
     if costs_version is None or not daily.exists():
         return None
-    version = _rollup_version(daily.delta(), costs_version)
+    table = daily.delta()
+    version = _rollup_version(table, costs_version)
     if version is None:
         return None
-    files = list(daily.delta(version).file_uris())
+    if version != table.version():
+        table.load_as_version(version)
+    files = list(table.file_uris())
     return files if all(Path(f).exists() for f in files) else None
 
 
