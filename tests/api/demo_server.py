@@ -1,9 +1,11 @@
 """The server over a real demo ledger, shared by the API tests and the security tests.
 
-:func:`demo_server` generates two months of the Northwind demo (about 40,000 rows), ingests
-them as source ``demo`` and opens the app on a SQLite metadata database in the same home,
-once per test session (the API tests and ``tests/web/test_security.py`` share it). It adds
-the users below, each with a password and an API token:
+:func:`demo_server` generates two months of the Northwind demo (about 40,000 rows) and
+ingests them as source ``demo`` (ledger version 1), then ten rows of the FOCUS 1.2 sample
+with one broken ``BilledCost`` as source ``uploads`` under ``--quarantine`` (version 2: nine
+rows stored, one quarantined). The app runs on a SQLite metadata database in the same
+home, built once per test session (the API tests and ``tests/web/test_security.py`` share
+it), with the users below, each with a password and an API token:
 
 ============  ==========  ========================================
 user          roles       scope
@@ -41,6 +43,7 @@ from costprism.ingest.pipeline import IngestOptions, ingest
 from costprism.ledger import Ledger
 from costprism.server import ServerConfig, create_app
 from costprism.server.auth import CSRF_HEADER
+from tests.ingest.conftest import focus_csv
 
 PASSWORD = "a long enough password"
 CC110_SCOPE = "tag:CostCenter in (CC-110, cc-110)"
@@ -137,6 +140,8 @@ def _build(root: Path) -> DemoServer:
     generate(root / "demo", DemoSpec(months=2, rows_per_month=20_000))
     ledger = Ledger.at_home(home)
     ingest([str(root / "demo" / "focus")], ledger, IngestOptions(source="demo"))
+    broken = focus_csv(10).set(4, "BilledCost", "12,5x").write(root / "uploads.csv")
+    ingest([broken], ledger, IngestOptions(source="uploads", quarantine=True))
     app = create_app(ServerConfig.load(home, database_url=f"sqlite:///{home / 'metadata.db'}"))
     db: Database = app.state.services.db
     server = DemoServer(home=home, app=app, db=db, ledger_sql=_sql_over(ledger))
