@@ -20,6 +20,7 @@ from costprism.capabilities.paging import (
     Page,
     checked_limit,
     cursor_key,
+    cursor_text,
     decode_cursor,
     encode_cursor,
 )
@@ -202,7 +203,7 @@ def list_users(
 ) -> Page[UserPublic]:
     """Users by name, a page at a time."""
     size = checked_limit(limit)
-    after = str(decode_cursor(cursor).get("after", ""))
+    after = cursor_text(decode_cursor(cursor), "after")
     with db.session() as session:
         found = session.scalars(
             select(User).where(User.username > after).order_by(User.username).limit(size + 1)

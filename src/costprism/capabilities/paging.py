@@ -67,6 +67,18 @@ def cursor_key(position: dict[str, Any], name: str) -> int | None:
     return value
 
 
+def cursor_text(position: dict[str, Any], name: str) -> str:
+    """The text key ``name`` of a decoded cursor (``""`` when absent), checked likewise."""
+    value: object = position.get(name, "")
+    if not isinstance(value, str) or "\x00" in value:
+        raise QueryError(
+            f"cursor position {name}={str(value)[:40]!r} is not one this server gave out; "
+            "start again without a cursor",
+            code="query.bad_cursor",
+        )
+    return value
+
+
 def checked_limit(limit: int | None) -> int:
     """``limit`` within 1..MAX_LIMIT (the default when absent)."""
     if limit is None:
