@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import secrets
 from datetime import timedelta
+from functools import cache
 
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete, func, select
@@ -22,21 +23,24 @@ SESSION_LIFETIME = timedelta(hours=12)
 THROTTLE_WINDOW = timedelta(minutes=15)
 MAX_FAILURES_PER_USER = 5
 MAX_FAILURES_PER_ADDRESS = 30
+NAME_LENGTH = 150  # of LoginAttempt.username and AuditEvent.actor (PostgreSQL enforces it)
 
 
 def sign_in(db: Database, username: str, password: str, *, address: str = "") -> str:
     """Check a password and open a web session; returns the session id.
 
-    Refused alike for an unknown user, a wrong password and a disabled user (the message
-    does not tell which), and refused outright after too many recent failures.
+    Refused alike for an unknown user, a wrong password and a disabled user (neither the
+    message nor the time taken tells which), and refused outright after too many recent
+    failures. A name longer than any user's is recorded cut to the column's length.
     """
+    recorded = username[:NAME_LENGTH]
     with db.session() as session:
-        _throttle(session, username, address)
+        _throttle(session, recorded, address)
         user = session.scalar(select(User).where(User.username == username))
-        ok = user is not None and not user.disabled and _verify(user, password)
-        session.add(LoginAttempt(username=username, address=address, succeeded=ok))
+        ok = _verify(user, password)
+        session.add(LoginAttempt(username=recorded, address=address, succeeded=ok))
         if not ok or user is None:
-            record_event(session, actor=username, action="login.failed", address=address)
+            record_event(session, actor=recorded, action="login.failed", address=address)
     if not ok or user is None:
         raise AccessError(
             "user name or password is wrong, or the user is disabled",
@@ -118,10 +122,17 @@ def _throttle(session: Session, username: str, address: str) -> None:
         )
 
 
-def _verify(user: User, password: str) -> bool:
-    if not user.password_hash:
-        return False
+def _verify(user: User | None, password: str) -> bool:
+    """Whether ``user`` may sign in with ``password``. One argon2 check runs whatever the
+    user (a decoy hash stands in for a missing one), so that timing reveals nothing."""
+    stored = user.password_hash if user is not None and not user.disabled else None
     try:
-        return HASHER.verify(user.password_hash, password)
+        matched = HASHER.verify(stored or _decoy_hash(), password)
     except (VerificationError, InvalidHashError):
         return False
+    return bool(stored) and matched
+
+
+@cache
+def _decoy_hash() -> str:
+    return HASHER.hash(secrets.token_urlsafe(32))
