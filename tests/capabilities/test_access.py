@@ -91,6 +91,15 @@ def test_odd_user_names_are_refused(db: Database, name: str) -> None:
     assert refused.value.code == "user.bad_name"
 
 
+def test_a_display_name_over_200_characters_is_refused(db: Database) -> None:
+    """PostgreSQL enforces the column's length: refused with a code, not a database error."""
+    assert add(db, display_name="D" * 200).display_name == "D" * 200
+    with pytest.raises(UserError) as refused:
+        add(db, "bob", display_name="D" * 201)
+    assert refused.value.code == "user.bad_display_name"
+    assert [u.username for u in access.list_users(db).items] == ["ada"]
+
+
 def test_user_names_may_hold_dots_dashes_and_at(db: Database) -> None:
     assert add(db, "ada.lovelace-1_x@example.com").username == "ada.lovelace-1_x@example.com"
 

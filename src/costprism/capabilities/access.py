@@ -32,6 +32,7 @@ from costprism.roles import ROLES, Principal
 HASHER = PasswordHasher()
 TOKEN_PREFIX = "cpt_"
 MIN_PASSWORD = 12
+DISPLAY_NAME_LENGTH = 200  # the column's length (PostgreSQL enforces it)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -127,6 +128,7 @@ def add_user(
 ) -> UserPublic:
     """Create a local user; ``scope`` empty means the whole ledger."""
     _check_username(username)
+    _check_display_name(display_name)
     checked_roles = _check_roles(roles)
     scope_lines = _scope_lines(scope)
     with db.session() as session:
@@ -336,6 +338,14 @@ def _check_username(username: str) -> None:
         raise UserError(
             f"user name {username!r}: use 1 to 150 letters, digits, '-', '_', '.', '@'",
             code="user.bad_name",
+        )
+
+
+def _check_display_name(display_name: str) -> None:
+    if len(display_name) > DISPLAY_NAME_LENGTH:
+        raise UserError(
+            f"display name of {len(display_name)} characters: use at most {DISPLAY_NAME_LENGTH}",
+            code="user.bad_display_name",
         )
 
 
