@@ -109,7 +109,12 @@ def add_user_form(
     scope: TextField = "",
     display_name: TextField = "",
 ) -> Response:
-    form = {"username": username, "display_name": display_name, "roles": roles, "scope": scope}
+    form = {
+        "username": username,
+        "display_name": display_name,
+        "roles": roles or [],
+        "scope": scope,
+    }
     try:
         user = access.add_user(
             services.db,
@@ -159,7 +164,7 @@ def change_user_form(
         raise
     except UserError as error:  # roles, scope or password: shown in the form
         user = access.get_user(services.db, username).record()
-        form = {"intent": intent, "roles": roles, "scope": scope}
+        form = {"intent": intent, "roles": roles or [], "scope": scope}
         context = {"user": user, "saved": None, "form": form}
         return _refused(request, "admin_user.html", context, error, admin)
     return see_other(request, f"/admin/users/{username}?saved={intent}")
