@@ -265,3 +265,44 @@ def test_bad_paging(
     demo: DemoServer, url: str, params: dict[str, Any], status: int, code: str
 ) -> None:
     assert error_of(demo.api("admin").get(url, params=params), status)["code"] == code
+
+
+# --- inputs -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("method", "url", "kwargs", "where"),
+    [
+        ("GET", "/api/v1/costs", {"params": {"where": "RegionId=a\x00"}}, "where"),
+        ("GET", "/api/v1/costs", {"params": {"by": "tag:a\x00b"}}, "by"),
+        ("GET", "/api/v1/quarantine", {"params": {"source": "\x00"}}, "source"),
+        ("GET", "/api/v1/history", {"params": {"source": "demo\x00"}}, "source"),
+        ("PATCH", "/api/v1/users/a%00b", {"json": {}}, "path"),
+        ("DELETE", "/api/v1/tokens/t%00", {}, "path"),
+        ("POST", "/api/v1/tokens", {"json": {"name": "t\x00"}}, "name"),
+        ("POST", "/api/v1/users", {"json": {"username": "n", "roles": ["\x00"]}}, "roles"),
+        (
+            "POST",
+            "/api/v1/users",
+            {"json": {"username": "n", "roles": ["itam"], "a\x00": 1}},
+            "request body",
+        ),
+    ],
+    ids=lambda v: str(v)[:30],
+)
+def test_a_nul_character_anywhere_is_422(
+    demo: DemoServer, method: str, url: str, kwargs: dict[str, Any], where: str
+) -> None:
+    """PostgreSQL text and DuckDB literals cannot hold NUL: refused before any query."""
+    before = len(access.audit_log(demo.db, limit=1000).items)
+    response = demo.api("admin").request(method, url, **kwargs)
+    error = error_of(response, 422)
+    assert error["code"] == "request.invalid"
+    assert error["message"].startswith(f"{where}: a NUL character is not allowed")
+    assert len(access.audit_log(demo.db, limit=1000).items) == before
+
+
+def test_a_nul_in_a_password_is_not_echoed(demo: DemoServer) -> None:
+    body = {"username": unique("p"), "roles": ["itam"], "password": "secret-\x00-secret"}
+    error = error_of(demo.api("admin").post("/api/v1/users", json=body), 422)
+    assert "secret" not in error["message"]

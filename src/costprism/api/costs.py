@@ -7,9 +7,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query
 
 from costprism.api.schemas import PageOut
-from costprism.capabilities.cost_request import parse_cost_query
+from costprism.capabilities.cost_request import BASES, parse_cost_query
 from costprism.capabilities.drilldown import cost_rows
 from costprism.capabilities.reporting import cost_report
+from costprism.engine.query import GRANULARITIES
 from costprism.roles import Principal
 from costprism.server.auth import ServicesDep, allowed
 
@@ -20,6 +21,10 @@ By = Annotated[list[str], Query(description="group by a column or tag:KEY (repea
 Where = Annotated[list[str], Query(description="a filter in the filter language (repeatable)")]
 Start = Annotated[str | None, Query(alias="from", description="first day, inclusive (ISO)")]
 End = Annotated[str | None, Query(alias="to", description="last day, exclusive (ISO)")]
+# The allowed words are listed in the schema, but checked by parse_cost_query, as for the CLI
+# (a bad one is a 400 with code 'usage', not a 422).
+Granularity = Annotated[str, Query(json_schema_extra={"enum": list(GRANULARITIES)})]
+Basis = Annotated[str, Query(json_schema_extra={"enum": list(BASES)})]
 
 
 @router.get("/costs", summary="Cost by columns and tags over time, per currency")
@@ -30,8 +35,8 @@ def get_costs(
     where: Where = [],  # noqa: B006
     start: Start = None,
     end: End = None,
-    granularity: str = "month",
-    basis: str = "effective",
+    granularity: Granularity = "month",
+    basis: Basis = "effective",
     top: Annotated[int | None, Query(ge=1, le=10_000)] = None,
 ) -> list[dict[str, Any]]:
     query = parse_cost_query(

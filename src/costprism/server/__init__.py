@@ -11,7 +11,7 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI, Request, Response
+from fastapi import Depends, FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
 
@@ -20,6 +20,7 @@ from costprism.errors import CostPrismError
 from costprism.server.auth import issue_csrf
 from costprism.server.config import ServerConfig
 from costprism.server.errors import error_json, wants_json
+from costprism.server.inputs import refuse_nul
 from costprism.server.services import Services
 
 __all__ = ["ServerConfig", "Services", "create_app"]
@@ -41,6 +42,7 @@ def create_app(config: ServerConfig) -> FastAPI:
         lifespan=lifespan,
         docs_url="/api/docs",
         redoc_url=None,
+        dependencies=[Depends(refuse_nul)],
     )
     app.state.services = Services(config)
     app.include_router(api_router)
