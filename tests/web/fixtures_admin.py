@@ -32,11 +32,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from argon2 import PasswordHasher
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 
 from costprism.capabilities.access import add_user
-from costprism.db import Database
+from costprism.db import Database, User
 from costprism.demo import DemoSpec, generate
 from costprism.ingest.pipeline import IngestOptions, ingest
 from costprism.ledger import Ledger
@@ -54,6 +56,7 @@ USERS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "eng": (("engineering",), (f"BillingAccountId={ENG_ACCOUNT}",)),
     "pat": (("practitioner",), ()),
 }
+CHEAP_HASHER = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
 CSRF_INPUT = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
@@ -91,15 +94,22 @@ def admin_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def seeded_database(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A metadata database file holding the four users (passwords hash slowly: once)."""
+    """A metadata database file holding the four users, made once.
+
+    Their password hashes are argon2 with the cheapest parameters (argon2 reads them from
+    the hash when it verifies): every test signs in, and the production parameters are
+    slow on purpose. Users the tests add through the pages get the real ones.
+    """
     root = tmp_path_factory.getbasetemp() / "web-admin-users"
     path = root / "metadata.db"
     if not (root / "built").exists():
         root.mkdir(exist_ok=True)
         db = Database.open(f"sqlite:///{path}")
         for username, (roles, scope) in USERS.items():
-            add_user(db, actor=None, username=username, roles=roles, scope=scope,
-                     password=password_of(username))  # fmt: skip
+            add_user(db, actor=None, username=username, roles=roles, scope=scope)
+        with db.session() as session:
+            for user in session.scalars(select(User)):
+                user.password_hash = CHEAP_HASHER.hash(password_of(user.username))
         db.dispose()
         (root / "built").touch()
     return path

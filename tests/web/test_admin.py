@@ -372,3 +372,12 @@ def test_the_audit_log_needs_view_audit(site: Site) -> None:
         page = client.get("/admin/audit")
     assert response.status_code == page.status_code == 403
     assert response.json()["error"]["message"] == reason("pat", "practitioner", "view-audit")
+
+
+def test_a_change_asked_for_as_json_lands_on_the_json_twin(site: Site) -> None:
+    with signed_in(site, "ada") as client:
+        response = post_form(client, "/admin/users/pat?format=json", {"intent": "disable"})
+        landed = client.get(response.headers["location"])
+    assert response.headers["location"] == "/admin/users/pat?saved=disable&format=json"
+    assert landed.json() == {"user": get_user(site.db, "pat").record(), "saved": "disable"}
+    assert landed.json()["user"]["disabled"] is True
