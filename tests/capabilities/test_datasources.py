@@ -17,8 +17,9 @@ from costprism.capabilities.datasources import (
     list_slices,
     slice_history,
     source_freshness,
+    visible_slices,
 )
-from costprism.engine.backends import open_ledger
+from costprism.engine.backends import LedgerView, open_ledger
 from costprism.engine.filters import parse_filters
 from costprism.ingest.pipeline import IngestOptions, ingest
 from costprism.ledger import Ledger
@@ -177,3 +178,25 @@ def test_source_freshness_respects_the_scope_and_the_version(sample_ledger: Ledg
     assert [f.source for f in old] == ["synthetic"]
     record = old[0].record()
     assert json.loads(json.dumps(record)) == record
+
+
+def test_scoped_history_and_findings_show_only_slices_with_rows_in_scope(
+    sample_ledger: Ledger, sample_view: LedgerView, sample_sql: SqlRunner
+) -> None:
+    assert visible_slices(sample_view, ()) is None
+    scope = parse_filters(["ProviderName=Oracle"])
+    visible = visible_slices(sample_view, scope)
+    assert visible is not None
+    oracle_accounts = {
+        row[0]
+        for row in sample_sql(
+            "SELECT DISTINCT BillingAccountId FROM costs WHERE ProviderName = 'Oracle'"
+        )
+    }
+    history = slice_history(sample_ledger, visible=visible)
+    assert history
+    assert {v.billing_account_id for v in history} == oracle_accounts
+    assert len(slice_history(sample_ledger)) > len(history)
+    assert {f.source for f in import_findings(sample_ledger, visible=visible)} == {"sample"}
+    assert visible_slices(sample_view, parse_filters(["ProviderName=Nobody"])) == frozenset()
+    assert slice_history(sample_ledger, visible=frozenset()) == []

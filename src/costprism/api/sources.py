@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query
 
 from costprism.api.schemas import PageOut, SliceOut, SliceVersionOut
-from costprism.capabilities.datasources import list_slices, slice_history
+from costprism.capabilities.datasources import list_slices, slice_history, visible_slices
 from costprism.capabilities.paging import page_of
 from costprism.capabilities.quarantine import quarantined_rows
 from costprism.roles import Principal
@@ -32,14 +32,16 @@ def get_sources(
 
 @router.get("/history", summary="Every version of the slices of a source and period")
 def get_history(
-    _: Annotated[Principal, Depends(allowed("view-sources"))],
+    principal: Annotated[Principal, Depends(allowed("view-sources"))],
     services: ServicesDep,
     source: str | None = None,
     period: Annotated[str | None, Query(description="billing period YYYY-MM")] = None,
     limit: Limit = None,
     cursor: str | None = None,
 ) -> PageOut[SliceVersionOut]:
-    versions = slice_history(services.ledger, source=source, period=period)
+    with services.view() as view:
+        visible = visible_slices(view, principal.scope)
+    versions = slice_history(services.ledger, source=source, period=period, visible=visible)
     page = page_of([SliceVersionOut(**v.record()) for v in versions], limit=limit, cursor=cursor)
     return PageOut(items=list(page.items), next=page.next)
 

@@ -112,15 +112,41 @@ def list_slices(
     return summaries
 
 
+def visible_slices(view: LedgerView, scope: Sequence[Filter]) -> frozenset[str] | None:
+    """Keys of the slices holding rows within ``scope`` (``None``: no scope, all slices).
+
+    Slice metadata (history, import findings) names accounts and row counts, so a scoped
+    caller sees it only for slices where the engine finds rows of theirs."""
+    if not scope:
+        return None
+    costs = restrict(view.costs, scope)
+    keys = ["x_SourceId", "BillingAccountId", "BillingPeriodStart"]
+    return frozenset(
+        SliceId(
+            source=row["x_SourceId"],
+            billing_account_id=row["BillingAccountId"],
+            billing_period_start=row["BillingPeriodStart"],
+        ).key
+        for row in costs.select(keys).distinct().to_pyarrow().to_pylist()
+    )
+
+
 def slice_history(
-    ledger: Ledger, *, source: str | None = None, period: str | None = None
+    ledger: Ledger,
+    *,
+    source: str | None = None,
+    period: str | None = None,
+    visible: frozenset[str] | None = None,
 ) -> list[SliceVersion]:
-    """Every commit that wrote a slice of ``source`` in billing period ``period`` (YYYY-MM)."""
+    """Every commit that wrote a slice of ``source`` in billing period ``period`` (YYYY-MM),
+    among the ``visible`` slices (see :func:`visible_slices`)."""
     commits = ledger.costs.history()
     current = _last_writes(commits, None)
     found = []
     for commit in sorted(commits, key=lambda c: c.version):
         for written in commit.metadata.get("slices", []):
+            if visible is not None and written["key"] not in visible:
+                continue
             if source and written["source"] != source:
                 continue
             if period and not written["billing_period_start"].startswith(period):
@@ -204,9 +230,16 @@ class SourceFreshness:
         }
 
 
-def import_findings(ledger: Ledger, *, source: str | None = None) -> list[ImportFindings]:
-    """The findings each import into ``costs`` recorded with its commit, newest first."""
-    found = [_import_findings(c) for c in ledger.costs.history() if "slices" in c.metadata]
+def import_findings(
+    ledger: Ledger, *, source: str | None = None, visible: frozenset[str] | None = None
+) -> list[ImportFindings]:
+    """The findings each import into ``costs`` recorded with its commit, newest first (for a
+    scoped caller, the imports that wrote one of the ``visible`` slices)."""
+    found = [
+        _import_findings(c)
+        for c in ledger.costs.history()
+        if "slices" in c.metadata and _touches(c, visible)
+    ]
     chosen = [f for f in found if source is None or f.source == source]
     return sorted(chosen, key=lambda f: f.version, reverse=True)
 
@@ -233,6 +266,12 @@ def source_freshness(
         )
         for row in newest.to_pyarrow().to_pylist()
     ]
+
+
+def _touches(commit: CommitInfo, visible: frozenset[str] | None) -> bool:
+    if visible is None:
+        return True
+    return any(w["key"] in visible for w in commit.metadata.get("slices", []))
 
 
 def _import_findings(commit: CommitInfo) -> ImportFindings:

@@ -20,6 +20,7 @@ from costprism.capabilities.datasources import (
     list_slices,
     slice_history,
     source_freshness,
+    visible_slices,
 )
 from costprism.capabilities.paging import Page, page_of
 from costprism.capabilities.quarantine import quarantined_rows
@@ -49,9 +50,10 @@ def sources_page(
     source, period = source or None, period or None
     context: dict[str, Any] = {"filters": {"source": source, "period": period}}
     context.update(_ledger_now(services, principal))
-    history = slice_history(services.ledger, source=source, period=period)
+    visible = context.pop("visible")
+    history = slice_history(services.ledger, source=source, period=period, visible=visible)
     context["history"] = _page_record(page_of(history, limit=limit, cursor=cursor))
-    imports = import_findings(services.ledger, source=source)
+    imports = import_findings(services.ledger, source=source, visible=visible)
     context["imports"] = _page_record(page_of(imports, limit=limit, cursor=imports_cursor))
     if authorize(principal, "view-quarantine").allowed:
         context["quarantine"] = quarantined_rows(
@@ -65,11 +67,13 @@ def _ledger_now(services: Services, principal: Principal) -> dict[str, Any]:
     with services.view() as view:
         slices = list_slices(services.ledger, view, principal.scope)
         freshness = source_freshness(services.ledger, view, principal.scope)
+        visible = visible_slices(view, principal.scope)
         version = view.version
     return {
         "version": version,
         "slices": [s.record() for s in slices],
         "freshness": [f.record() for f in freshness],
+        "visible": visible,
     }
 
 
