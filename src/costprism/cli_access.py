@@ -16,11 +16,11 @@ import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, cast
 
 import typer
 
-from costprism.cli import HomeOption, _format, _render, app, demo_app
+from costprism.cli import HomeOption, OutputFormat, _render, app, demo_app
 from costprism.errors import InputError, UserError
 from costprism.roles import ROLES
 from costprism.settings import resolve_home
@@ -129,7 +129,7 @@ def users_list(
     output: FormatOption = "table", database_url: DatabaseOption = None, home: HomeOption = None
 ) -> None:
     """Every user with roles, scope and status (never a password)."""
-    chosen = _format(output)
+    chosen = _output(output)
     users = _all_users(_database(database_url, home))
     records = [u.record() if chosen == "json" else _user_row(u) for u in users]
     _render(records, chosen, title="users")
@@ -213,7 +213,7 @@ def tokens_list(
     from costprism.capabilities import access
 
     tokens = access.list_tokens(_database(database_url, home), user)
-    _render([t.record() for t in tokens], _format(output), title="API tokens")
+    _render([t.record() for t in tokens], _output(output), title="API tokens")
 
 
 @tokens_app.command("revoke")
@@ -234,10 +234,17 @@ def demo_users_command(
     """Create (or reset) one demo user per role, print their new passwords once."""
     from costprism.demo.users import create_demo_users
 
-    chosen = _format(output)
+    chosen = _output(output)
     logins = create_demo_users(_database(database_url, home), actor=cli_actor())
     title = "demo logins (passwords shown once; run again for new ones)"
     _render([login.record() for login in logins], chosen, title=title)
+
+
+def _output(value: str) -> OutputFormat:
+    """``--format``, checked here: the cost commands' check imports the query engine."""
+    if value not in ("table", "csv", "json"):
+        raise UserError(f"--format {value!r} is not one of: table, csv, json", code="usage")
+    return cast(OutputFormat, value)
 
 
 def _database(url: str | None, home: Path | None) -> Database:
