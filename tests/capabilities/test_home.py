@@ -27,7 +27,6 @@ from costprism.engine.query import OTHER, CostQuery
 from costprism.errors import NotFound
 from costprism.ingest.pipeline import IngestOptions, ingest
 from costprism.ledger import Ledger
-from costprism.roles import ROLES
 from costprism.roles.workspaces import TREND_MONTHS, WORKSPACES, PanelSpec, Workspace
 
 SqlRunner = Callable[[str], list[tuple[Any, ...]]]
@@ -90,18 +89,6 @@ def month_totals(sql: SqlRunner, where: str = "true") -> dict[tuple[str, str], D
 
 def cents(value: float | Decimal | None) -> Decimal:
     return Decimal(str(value or 0)).quantize(Decimal("0.01"))
-
-
-def test_every_role_has_a_workspace_made_of_registered_panel_kinds() -> None:
-    assert set(WORKSPACES) == set(ROLES)
-    for role, workspace in WORKSPACES.items():
-        keys = [spec.key for spec in workspace.panels]
-        assert len(keys) == len(set(keys)), role
-        assert {spec.kind for spec in workspace.panels} <= set(PANELS), role
-        assert keys[0] == "spend-summary", role
-        assert "freshness" in keys, role
-        for spec in workspace.panels:
-            assert (spec.dimension is not None) == (spec.kind in ("trend", "top")), spec
 
 
 def test_this_month_is_the_newest_charge_month_in_scope(
