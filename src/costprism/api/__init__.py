@@ -9,7 +9,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends
 
 from costprism.api import access, costs, sources
-from costprism.server.auth import csrf_protect
+from costprism.server.auth import csrf_protect_session
 from costprism.server.errors import ErrorResponse
 
 ERRORS: dict[int | str, dict[str, object]] = {
@@ -23,6 +23,6 @@ ERRORS: dict[int | str, dict[str, object]] = {
     )
 }
 
-router = APIRouter(prefix="/api/v1", dependencies=[Depends(csrf_protect)], responses=ERRORS)
+router = APIRouter(prefix="/api/v1", dependencies=[Depends(csrf_protect_session)], responses=ERRORS)
 for module in (costs, sources, access):
     router.include_router(module.router)

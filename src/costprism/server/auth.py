@@ -149,6 +149,16 @@ async def csrf_protect(request: Request) -> None:
         )
 
 
+async def csrf_protect_session(request: Request) -> None:
+    """The API's CSRF check: only a request carrying a session cookie needs the token.
+
+    Without the cookie there is no ambient credential to abuse: the request is a bearer-token
+    call or a stranger, whom the sign-in check answers with 401 (not a CSRF refusal). Pages
+    keep :func:`csrf_protect`, which also guards the sign-in form itself."""
+    if request.cookies.get(SESSION_COOKIE):
+        await csrf_protect(request)
+
+
 def _csrf_from_cookie(request: Request) -> str | None:
     raw = request.cookies.get(CSRF_COOKIE)
     if not raw:
