@@ -130,9 +130,9 @@ def close_demo_server() -> None:
         server.app.state.services.close()
 
 
-def second_app(server: DemoServer, database: Path) -> FastAPI:
+def second_app(server: DemoServer, database_url: str) -> FastAPI:
     """Another app over the same ledger with its own metadata database."""
-    return create_app(ServerConfig.load(server.home, database_url=f"sqlite:///{database}"))
+    return create_app(ServerConfig.load(server.home, database_url=database_url))
 
 
 def _build(root: Path) -> DemoServer:

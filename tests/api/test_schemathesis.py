@@ -2,13 +2,14 @@
 admin with an API token, and no answer may be a 5xx.
 
 The app under test is a second one over the shared demo ledger with its own metadata
-database, so that the users, scopes and tokens it creates, changes and revokes touch no
-other test's. Each operation gets a bounded number of examples.
+database (SQLite, then PostgreSQL), so that the users, scopes and tokens it creates, changes
+and revokes touch no other test's. Each operation gets a bounded number of examples.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import ExitStack
 from typing import Any
 
 import pytest
@@ -21,19 +22,31 @@ from schemathesis.checks import not_a_server_error
 from costprism.api import router as api_router
 from costprism.capabilities.access import add_user, create_token
 from tests.api.demo_server import DemoServer, second_app
+from tests.conftest import postgres_database
 
 pytestmark = pytest.mark.slow
 EXAMPLES = 25  # per operation
 
 
-@pytest.fixture(scope="module")
-def fuzzed_app(demo: DemoServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    app = second_app(demo, tmp_path_factory.mktemp("fuzz") / "metadata.db")
-    db = app.state.services.db
-    add_user(db, actor=None, username="fuzz-admin", roles=["admin"])
-    _, app.state.fuzz_token = create_token(db, "fuzz-admin", actor=None, name="schemathesis")
-    yield app
-    app.state.services.close()
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def fuzzed_app(
+    request: pytest.FixtureRequest, demo: DemoServer, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Any]:
+    """The app on a new SQLite file, then on a new PostgreSQL database (which refuses what
+    SQLite lets through: NUL characters, strings past a column's length)."""
+    with ExitStack() as stack:
+        if request.param == "sqlite":
+            url = f"sqlite:///{tmp_path_factory.mktemp('fuzz') / 'metadata.db'}"
+        else:
+            url = stack.enter_context(
+                postgres_database(request.getfixturevalue("postgres_server_url"))
+            )
+        app = second_app(demo, url)
+        stack.callback(app.state.services.close)
+        db = app.state.services.db
+        add_user(db, actor=None, username="fuzz-admin", roles=["admin"])
+        _, app.state.fuzz_token = create_token(db, "fuzz-admin", actor=None, name="schemathesis")
+        yield app
 
 
 @pytest.fixture(scope="module")

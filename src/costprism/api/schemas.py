@@ -6,7 +6,11 @@ from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, Field
 
+from costprism.roles import ROLES
+
 T = TypeVar("T")
+# Role names are listed in the schema but checked by the access capability (400 user.bad_role).
+ROLE_NAMES: dict[str, Any] = {"items": {"type": "string", "enum": list(ROLES)}}
 
 
 class PageOut(BaseModel, Generic[T]):
@@ -61,14 +65,14 @@ class UserOut(BaseModel):
 
 class UserCreate(BaseModel):
     username: str = Field(min_length=1, max_length=150)
-    roles: list[str] = Field(min_length=1)
+    roles: list[str] = Field(min_length=1, json_schema_extra=ROLE_NAMES)
     scope: list[str] = []
     password: str | None = None
     display_name: str = ""
 
 
 class UserUpdate(BaseModel):
-    roles: list[str] | None = None
+    roles: list[str] | None = Field(default=None, json_schema_extra=ROLE_NAMES)
     scope: list[str] | None = None
     disabled: bool | None = None
     password: str | None = None
