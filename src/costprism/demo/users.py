@@ -55,9 +55,11 @@ class DemoLogin:
         }
 
 
-def demo_scopes(company: Company = NORTHWIND) -> dict[str, tuple[str, ...]]:
-    """The scope of each role that does not see the whole ledger."""
-    team = _team(company, DEMO_TEAM)
+def demo_scopes(
+    company: Company = NORTHWIND, team_key: str = DEMO_TEAM
+) -> dict[str, tuple[str, ...]]:
+    """The scope of each role that does not see the whole ledger, following one team."""
+    team = _team(company, team_key)
     centers = dict.fromkeys((team.cost_center, team.cost_center.lower()))
     return {
         "engineering": (f"tag:team={team.key}",),
