@@ -3,14 +3,17 @@ audited, in one error shape."""
 
 from __future__ import annotations
 
+import json
 import uuid
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from typer.testing import CliRunner
 
 from costprism.capabilities import access
 from costprism.capabilities.paging import encode_cursor
+from costprism.cli import app as cli_app
 from costprism.roles import ACTIONS, ROLES
 from tests.api.demo_server import CC110_SCOPE, PASSWORD, DemoServer
 
@@ -80,6 +83,27 @@ def test_users_pages_hold_every_user_once(demo: DemoServer) -> None:
     assert everyone.next is None
     assert paged == [u.record() for u in everyone.items]
     assert all("password" not in str(key) for u in paged for key in u)
+
+
+def cli_json(demo: DemoServer, *args: str) -> Any:
+    result = CliRunner().invoke(cli_app, [*args, "--home", str(demo.home), "--format", "json"])
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
+
+
+def test_users_equal_the_cli(demo: DemoServer) -> None:
+    paged = all_pages(demo.api("admin"), "/api/v1/users", limit=3)
+    assert paged == cli_json(demo, "users", "list")
+    assert {"admin", "finance", "fin-cc110", "security"} <= {u["username"] for u in paged}
+
+
+def test_tokens_equal_the_cli(demo: DemoServer) -> None:
+    owner = demo.api("finance")
+    made = owner.post("/api/v1/tokens", json={"name": unique("listed")})
+    assert made.status_code == 201
+    listed = owner.get("/api/v1/tokens").json()
+    assert listed == cli_json(demo, "tokens", "list", "finance")
+    assert len(listed) >= 2
 
 
 def test_security_may_list_users_but_not_change_them(demo: DemoServer) -> None:
