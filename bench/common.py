@@ -21,6 +21,7 @@ RESULTS = HERE / "RESULTS.md"
 class Timing:
     seconds: float
     peak_rss_mb: float
+    cpu_seconds: float = 0.0  # user + system, all threads: steadier than wall time under load
 
 
 def run_child(code: str) -> Timing:
@@ -31,13 +32,15 @@ def run_child(code: str) -> Timing:
     seconds = time.perf_counter() - start
     if os.waitstatus_to_exitcode(status) != 0:
         raise SystemExit(f"benchmark step failed: {code[:200]}")
-    return Timing(seconds=seconds, peak_rss_mb=usage.ru_maxrss / 1024)
+    cpu = usage.ru_utime + usage.ru_stime
+    return Timing(seconds=seconds, peak_rss_mb=usage.ru_maxrss / 1024, cpu_seconds=cpu)
 
 
 def median(timings: list[Timing]) -> Timing:
     return Timing(
         seconds=statistics.median(t.seconds for t in timings),
         peak_rss_mb=max(t.peak_rss_mb for t in timings),
+        cpu_seconds=statistics.median(t.cpu_seconds for t in timings),
     )
 
 

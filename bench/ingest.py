@@ -12,10 +12,12 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
+import statistics
 import sys
 
 from common import WORK, Timing, median, record, run_child
 
+ROLLUP_STEPS = WORK / "rollup-steps.jsonl"
 ID_TYPES = "{'BillingAccountId': 'VARCHAR', 'SubAccountId': 'VARCHAR', 'ResourceId': 'VARCHAR', "
 ID_TYPES += "'SkuId': 'VARCHAR', 'SkuPriceId': 'VARCHAR', 'InvoiceId': 'VARCHAR'}"
 
@@ -30,6 +32,7 @@ def main() -> None:
     if not (data / "manifest.json").exists():
         generate(data, args.rows)
     files = sorted(str(p) for p in (data / "focus").rglob("*.csv"))
+    ROLLUP_STEPS.unlink(missing_ok=True)
     raw = [run_child(raw_copy(files)) for _ in range(args.repeats)]
     bare = [
         run_child(costprism_ingest(files, args.memory_limit, False)) for _ in range(args.repeats)
@@ -66,16 +69,18 @@ shutil.rmtree(home, ignore_errors=True)
 refresh, step = pipeline.refresh_rollup, {{}}
 
 def timed(*args):
-    start = time.perf_counter()
+    wall, cpu = time.perf_counter(), time.process_time()
     result = refresh(*args)
-    step.update(seconds=time.perf_counter() - start, rows=result.rows)
+    step.update(seconds=time.perf_counter() - wall, cpu_seconds=time.process_time() - cpu)
+    step.update(rows=result.rows)
     return result
 
 pipeline.refresh_rollup = timed if {rollup!r} else (lambda *args: None)
 options = IngestOptions(source="bench", memory_limit={memory_limit!r})
 assert ingest({files!r}, Ledger.at_home(home), options).report.errors == 0
 if step:
-    pathlib.Path({out!r}).write_text(json.dumps(step))
+    with open({out!r}, "a") as steps:
+        steps.write(json.dumps(step) + "\\n")
 """
 
 
@@ -86,7 +91,7 @@ def costprism_ingest(files: list[str], memory_limit: str, rollup: bool = True) -
         files=files,
         memory_limit=memory_limit,
         rollup=rollup,
-        out=str(WORK / "rollup.json"),
+        out=str(ROLLUP_STEPS),
     )
 
 
@@ -110,18 +115,22 @@ def report(args: argparse.Namespace, raw: Timing, ours: Timing) -> None:
 def report_rollup(args: argparse.Namespace, ours: Timing, bare: Timing) -> None:
     from costprism.ledger import Ledger
 
-    step = json.loads((WORK / "rollup.json").read_text())
+    steps = [json.loads(line) for line in ROLLUP_STEPS.read_text().splitlines()]
+    step = {key: statistics.median(s[key] for s in steps) for key in steps[0]}
     rows = sum(Ledger.at_home(WORK / "home").costs.slice_rows().values())
     record(
         f"daily rollup at ingest, {args.rows:,} rows (bench/ingest.py)",
         " ".join(["python bench/ingest.py", *sys.argv[1:]]),
         [
-            f"rollup rows {step['rows']:,} for {rows:,} ledger rows: "
+            f"rollup rows {step['rows']:,.0f} for {rows:,} ledger rows: "
             f"{rows / step['rows']:.1f}× fewer",
-            f"rollup step inside the import (last run): {step['seconds']:.1f} s",
-            f"import with rollup: median {ours.seconds:.1f} s; with the step switched off: "
-            f"median {bare.seconds:.1f} s; difference {ours.seconds - bare.seconds:+.1f} s "
-            f"({(ours.seconds - bare.seconds) / bare.seconds:+.0%}); repeats {args.repeats}",
+            f"rollup step inside the import: median {step['seconds']:.1f} s wall, "
+            f"{step['cpu_seconds']:.1f} CPU s ({step['cpu_seconds'] / ours.cpu_seconds:.0%} "
+            f"of the import's {ours.cpu_seconds:.1f} CPU s)",
+            f"import with rollup: median {ours.seconds:.1f} s wall, {ours.cpu_seconds:.1f} CPU s; "
+            f"with the step switched off: {bare.seconds:.1f} s wall, {bare.cpu_seconds:.1f} CPU s; "
+            f"difference {ours.seconds - bare.seconds:+.1f} s wall, "
+            f"{ours.cpu_seconds - bare.cpu_seconds:+.1f} CPU s; repeats {args.repeats}",
         ],
     )
 

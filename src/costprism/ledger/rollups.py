@@ -103,7 +103,7 @@ def refresh_rollup(
 def rebuild_rollup(
     ledger: Ledger, connection: duckdb.DuckDBPyConnection, ingest_id: int
 ) -> RollupResult | None:
-    """The whole rollup again from the newest ``costs`` version (None: ``costs`` is empty)."""
+    """The whole rollup again from the newest ``costs`` version (None: it has no files)."""
     version = int(ledger.costs.delta().version())
     return _build(ledger, version, None, connection, ingest_id)
 
