@@ -34,6 +34,8 @@ demo: install
 	$(BIN)/costprism ingest $(DEMO_DATA)/focus --source demo --home $(DEMO_HOME)
 	$(BIN)/costprism cost --by ProviderName --granularity total --home $(DEMO_HOME)
 	@echo "ledger ready in $(DEMO_HOME); try: $(BIN)/costprism cost --by ServiceName --top 10 --home $(DEMO_HOME)"
+	$(BIN)/costprism demo users --home $(DEMO_HOME)
+	$(BIN)/costprism serve --host 127.0.0.1 --port 8000 --home $(DEMO_HOME)
 
 lint: install
 	$(BIN)/ruff format --check src tests bench
