@@ -203,6 +203,23 @@ def test_the_login_redirect_keeps_the_page(demo: DemoServer) -> None:
     assert response.headers["location"] == "/login?next=%2Fexplorer%3Fby%3DServiceName"
 
 
+@pytest.mark.parametrize(
+    "target",
+    ["//evil.example/x", "https://evil.example/", "/\\evil.example", "/\t/evil.example", "home"],
+)
+def test_sign_in_never_redirects_off_the_site(demo: DemoServer, target: str) -> None:
+    browser = demo.browser()
+    form = {"username": "finance", "password": PASSWORD, "csrf_token": browser.csrf}
+    response = browser.client.post("/login", data={**form, "next": target})
+    assert response.status_code == 303
+    location = response.headers["location"]
+    assert location.startswith("/")
+    assert not location.startswith("//")
+    assert "\\" not in location
+    assert "\t" not in location
+    assert "evil.example" not in httpx.URL("http://site" + location).host
+
+
 # --- 403 with the reason ----------------------------------------------------------------------
 
 
@@ -664,6 +681,19 @@ def test_a_disabled_users_session_and_token_stop_working(demo: DemoServer) -> No
     again = demo.browser().sign_in(name, PASSWORD)
     assert again.status_code == 401
     assert SESSION_COOKIE not in again.cookies
+
+
+def test_a_scope_change_applies_to_live_sessions_and_tokens(demo: DemoServer) -> None:
+    name = new_user(demo)
+    browser = demo.browser(name)
+    _, secret = create_token(demo.db, name, actor=None, name="t")
+    narrowed = demo.api("admin").patch(
+        f"/api/v1/users/{name}", json={"scope": ["ProviderName=Google Cloud"]}
+    )
+    assert narrowed.status_code == 200
+    for client in (browser.client, demo.client(secret)):
+        rows = client.get("/api/v1/costs", params={"by": "ProviderName"}).json()
+        assert {r["ProviderName"] for r in rows} == {"Google Cloud"}
 
 
 def test_a_revoked_token_is_401(demo: DemoServer) -> None:
