@@ -212,17 +212,30 @@ def test_a_small_currency_gets_its_own_top_list(
     assert OTHER not in eur[:-1]
 
 
-def test_freshness_is_the_data_sources_figure_within_the_scope(
+def test_freshness_agrees_with_the_data_sources_page_within_the_scope(
     view: LedgerView, ledger: Ledger
 ) -> None:
     whole = panel_of(page(view, ledger, "admin"), "freshness")
     expected = [s.record() for s in source_freshness(ledger, view, now=NOW)]
-    assert whole["sources"] == expected
     assert [s["source"] for s in whole["sources"]] == ["demo", "sample"]
+    for shown, other in zip(whole["sources"], expected, strict=True):
+        assert shown["source"] == other["source"]
+        assert shown["newest_charge"] == other["newest_ChargePeriodStart"][:10]
+        assert (shown["last_import_at"], shown["age_hours"]) == (
+            other["last_import_at"],
+            other["age_hours"],
+        )
+    assert [s["version"] for s in whole["sources"]] == [1, 2]
     assert whole["newest_charge"] == "2026-05-31"
     assert whole["days_behind"] == (NOW.date() - date(2026, 5, 31)).days
     scoped = panel_of(page(view, ledger, "admin", ("x_SourceId=demo",)), "freshness")
     assert [s["source"] for s in scoped["sources"]] == ["demo"]
+
+
+def test_freshness_reads_the_viewed_version(ledger: Ledger) -> None:
+    first = open_ledger(ledger, as_of=1)
+    sources = panel_of(home_page(first, ledger, "admin", now=NOW), "freshness")["sources"]
+    assert [(s["source"], s["version"]) for s in sources] == [("demo", 1)]
 
 
 def test_the_page_reads_the_same_from_the_rollup_as_from_the_raw_ledger(

@@ -22,7 +22,7 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, Protocol
 
-from costprism.capabilities.datasources import SourceFreshness, source_freshness
+from costprism.capabilities.datasources import slice_history
 from costprism.capabilities.reporting import CostReport, cost_report
 from costprism.engine.backends import LedgerView
 from costprism.engine.filters import Filter
@@ -31,6 +31,8 @@ from costprism.errors import InternalError, NotFound
 from costprism.focus import MEASURES
 from costprism.ledger import Ledger
 from costprism.roles.workspaces import TREND_MONTHS, WORKSPACES, PanelSpec
+
+SOURCE = "x_SourceId"
 
 
 class Panel(Protocol):
@@ -50,7 +52,7 @@ class HomeContext:
     basis: Basis
     today: date
     now: datetime
-    charge_days: CostReport  # the total by currency and day, up to today
+    charge_days: CostReport  # the total by source, currency and day, up to today
 
     @property
     def measure(self) -> str:
@@ -177,7 +179,7 @@ def _context(
     today: date,
     now: datetime,
 ) -> HomeContext:
-    days = CostQuery(basis=(basis,), granularity="day", end=today + _DAY)
+    days = CostQuery(basis=(basis,), group_by=(SOURCE,), granularity="day", end=today + _DAY)
     return HomeContext(
         view=view,
         ledger=ledger,
@@ -434,11 +436,32 @@ def _top_item(
 
 
 @dataclass(frozen=True, kw_only=True)
+class SourceAge:
+    """One source the caller sees: its newest charge day and its newest import."""
+
+    source: str
+    newest_charge: date
+    last_import_at: datetime | None
+    version: int | None
+    now: datetime
+
+    def record(self) -> dict[str, Any]:
+        age = self.now - self.last_import_at if self.last_import_at else None
+        return {
+            "source": self.source,
+            "newest_charge": self.newest_charge.isoformat(),
+            "last_import_at": self.last_import_at.isoformat() if self.last_import_at else None,
+            "age_hours": round(age.total_seconds() / 3600, 1) if age is not None else None,
+            "version": self.version,
+        }
+
+
+@dataclass(frozen=True, kw_only=True)
 class Freshness:
     spec: PanelSpec
     today: date
     newest_charge: date | None
-    sources: tuple[SourceFreshness, ...]
+    sources: tuple[SourceAge, ...]
 
     def record(self) -> dict[str, Any]:
         newest = self.newest_charge
@@ -453,12 +476,37 @@ class Freshness:
 
 @panel("freshness")
 def freshness(context: HomeContext, spec: PanelSpec) -> Freshness:
-    """Per source the caller sees: its newest import and newest charge (the same figures as
-    the data sources page, :func:`~costprism.capabilities.datasources.source_freshness`)."""
-    sources = source_freshness(context.ledger, context.view, context.scope, now=context.now)
-    return Freshness(
-        spec=spec, today=context.today, newest_charge=context.through, sources=tuple(sources)
+    """Per source the caller sees: the newest charge day (from the page's daily totals, no
+    further query) and the newest commit, up to the viewed version, that wrote one of its
+    slices (from the commit history)."""
+    newest: dict[str, date] = {}
+    for row in context.charge_days.rows:
+        day, source = _day(row["period"]), row[SOURCE]
+        newest[source] = max(day, newest.get(source, day))
+    imports = _newest_imports(context.ledger, context.view.version)
+    sources = tuple(
+        SourceAge(
+            source=source,
+            newest_charge=day,
+            last_import_at=imports[source][1] if source in imports else None,
+            version=imports[source][0] if source in imports else None,
+            now=context.now,
+        )
+        for source, day in sorted(newest.items())
     )
+    return Freshness(spec=spec, today=context.today, newest_charge=context.through, sources=sources)
+
+
+def _newest_imports(ledger: Ledger, version: int | None) -> dict[str, tuple[int, datetime]]:
+    """Source → (version, time) of the newest commit up to ``version`` that wrote a slice."""
+    found: dict[str, tuple[int, datetime]] = {}
+    for written in slice_history(ledger):
+        if version is None or written.version > version:
+            continue
+        seen = found.get(written.source)
+        if seen is None or written.version > seen[0]:
+            found[written.source] = (written.version, written.committed_at)
+    return found
 
 
 # --- shared -----------------------------------------------------------------------------
