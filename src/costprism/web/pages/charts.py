@@ -78,13 +78,20 @@ def _traces(series: Mapping[str, Mapping[str, float]]) -> list[dict[str, Any]]:
 
 
 def _bar(name: str, x: Sequence[Any], y: Sequence[float]) -> dict[str, Any]:
+    shown = plotly_text(name)
     return {
         "type": "bar",
-        "name": name,
-        "x": list(x),
+        "name": shown,
+        "x": [plotly_text(v) if isinstance(v, str) else v for v in x],
         "y": list(y),
-        "hovertemplate": "%{x}: %{y:,.2f}<extra>" + name.replace("<", "&lt;") + "</extra>",
+        "hovertemplate": "%{x}: %{y:,.2f}<extra>" + shown + "</extra>",
     }
+
+
+def plotly_text(text: str) -> str:
+    """``text`` as Plotly shows it literally: Plotly reads a few HTML tags (``<b>``,
+    ``<a href>``) in names and labels, and a tag value is data, not markup."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def _figure(*, currency: str, measure: str, traces: list[dict[str, Any]]) -> dict[str, Any]:
