@@ -321,3 +321,28 @@ def test_rollup_rows_count_every_ledger_row_once(demo_view: LedgerView) -> None:
     ledger_rows = demo_view.costs.count().to_pyarrow().as_py()
     assert daily.x_Rows.sum().to_pyarrow().as_py() == ledger_rows
     assert daily.count().to_pyarrow().as_py() < ledger_rows
+
+
+def test_a_row_with_two_spellings_of_a_key_reads_the_first_on_both_tables(
+    tmp_path: Path,
+) -> None:
+    from tests.ingest.conftest import focus_csv
+
+    table = focus_csv(4)
+    spellings = [
+        '{"CostCenter": "cc-1", "cost-center": "cc-2"}',
+        '{"cost_center": "cc-3", "COSTCENTER": "cc-4", "team": "a"}',
+        '{"Team": "b"}',
+        "",
+    ]
+    for row, tags in enumerate(spellings, start=1):
+        table.set(row, "Tags", tags)
+    ledger = Ledger.at_home(tmp_path)
+    ingest([table.write(tmp_path / "tags.csv")], ledger, IngestOptions(source="t"))
+    view = open_ledger(ledger)
+    assert view.daily is not None
+    for key in ("CostCenter", "cost-center", "team"):
+        query = CostQuery(group_by=(f"tag:{key}",), granularity="total")
+        assert answer(view.daily, query) == answer(view.costs, query)
+    by_center = answer(view.daily, CostQuery(group_by=("tag:cost_center",), granularity="total"))
+    assert {k[0] for k in by_center} == {"cc-1", "cc-3", None}

@@ -20,6 +20,7 @@ import ibis.expr.types as ir
 from costprism.engine.filters import Filter, normalize_tag_key
 from costprism.errors import QueryError
 from costprism.focus import MEASURES
+from costprism.ledger.rollups import ROW_COUNT
 
 Granularity = Literal["day", "week", "month", "quarter", "year", "total", "billing-period"]
 Basis = Literal["billed", "effective", "list", "contracted"]
@@ -94,9 +95,14 @@ def dimension(costs: ir.Table, name: str) -> ir.Value:
 
 
 def tag_value(costs: ir.Table, key: str) -> ir.Value:
-    """The value of tag ``key``, keys compared ignoring case, ``-`` and ``_``."""
+    """The value of tag ``key``, keys compared ignoring case, ``-`` and ``_``.
+
+    The daily rollup stores its tag keys already in that form (one map lookup); the raw
+    ledger keeps them as exported, so each row's keys are normalized and searched."""
     tags = costs["Tags"]
-    normalized = tags.keys().map(lambda k: k.lower().re_replace("[-_]", ""))
+    if ROW_COUNT in costs.columns:
+        return tags.get(normalize_tag_key(key))
+    normalized = tags.keys().map(lambda k: k.lower().replace("-", "").replace("_", ""))
     position = normalized.index(normalize_tag_key(key)).cast("int32")
     return ibis.ifelse(position >= 0, tags.values()[position], ibis.null("string"))
 

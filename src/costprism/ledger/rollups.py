@@ -36,6 +36,7 @@ if TYPE_CHECKING:
 
 DAY_COLUMN = "ChargePeriodStart"
 ROW_COUNT = "x_Rows"
+TAGS = "Tags"  # kept with its keys normalized: see _normalized_tags
 VERSION_KEY = "costs_version"
 DIMENSIONS: tuple[str, ...] = (
     "x_SourceId",
@@ -63,7 +64,8 @@ DIMENSIONS: tuple[str, ...] = (
     "ResourceType",
     "Tags",
 )
-"""The ``costs`` columns kept as they are; a query over only these can read the rollup."""
+"""The ``costs`` columns kept (``Tags`` with its keys in compared form); a query over only
+these can read the rollup."""
 
 DAILY_SCHEMA = pa.schema(
     [
@@ -216,7 +218,8 @@ def _write(
         f"read_parquet([{listed}], union_by_name = true, hive_partitioning = true, "
         f"hive_types = {{'{SLICE_COLUMN}': VARCHAR}})"
     )
-    select = f"SELECT {SLICE_COLUMN}, {_select()} FROM {source} GROUP BY ALL"
+    grouped = f"SELECT {SLICE_COLUMN}, {_select()} FROM {source} GROUP BY ALL"
+    select = f"SELECT {SLICE_COLUMN}, {_normalized_select()} FROM ({grouped}) GROUP BY ALL"
     options = f"FORMAT parquet, PARTITION_BY ({SLICE_COLUMN}), OVERWRITE_OR_IGNORE"
     pattern = _literal(f"part-{ingest_id:08d}-{{i}}")
     sql = f"COPY ({select}) TO {_literal(str(staging))} ({options}, FILENAME_PATTERN {pattern})"
@@ -229,6 +232,25 @@ def _select() -> str:
     day = f"timezone('UTC', date_trunc('day', timezone('UTC', {DAY_COLUMN}))) AS {DAY_COLUMN}"
     sums = [f"CAST(sum({m}) AS {_decimal(m)}) AS {m}" for m in MEASURES.values()]
     return ", ".join([day, *DIMENSIONS, *sums, f"count(*) AS {ROW_COUNT}"])
+
+
+def _normalized_select() -> str:
+    """The grouped rows again, with tag keys in their compared form (lower case, no ``-`` or
+    ``_``; the first of two spellings in a row wins, as in the engine's lookup on ``costs``),
+    so that ``tag:KEY`` is one map lookup here; rows that now agree are summed together."""
+    dimensions = [_normalized_tags() if d == TAGS else d for d in DIMENSIONS]
+    sums = [f"CAST(sum({m}) AS {_decimal(m)}) AS {m}" for m in MEASURES.values()]
+    rows = f"CAST(sum({ROW_COUNT}) AS BIGINT) AS {ROW_COUNT}"
+    return ", ".join([DAY_COLUMN, *dimensions, *sums, rows])
+
+
+def _normalized_tags() -> str:
+    norm = "lower(replace(replace({}, '-', ''), '_', ''))"
+    keys = f"list_transform(map_keys({TAGS}), k -> {norm.format('k')})"
+    position = f"list_position({keys}, {norm.format('e.key')})"
+    first = f"list_filter(map_entries({TAGS}), (e, i) -> {position} = i)"
+    entries = f"list_transform({first}, e -> {{'key': {norm.format('e.key')}, 'value': e.value}})"
+    return f"CASE WHEN {TAGS} IS NULL THEN NULL ELSE map_from_entries({entries}) END AS {TAGS}"
 
 
 def _decimal(measure: str) -> str:
