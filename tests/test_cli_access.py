@@ -11,6 +11,8 @@ from __future__ import annotations
 import getpass
 import json
 import os
+import pty
+import select
 import signal
 import socket
 import subprocess
@@ -321,3 +323,45 @@ def test_serve_refuses_a_bad_database_url_and_port(cli: Cli) -> None:
 def test_server_url_brackets_ipv6_hosts() -> None:
     assert server_url("127.0.0.1", 8000) == "http://127.0.0.1:8000"
     assert server_url("::1", 8080) == "http://[::1]:8080"
+
+
+def read_until(fd: int, text: str, seen: bytearray) -> None:
+    deadline = time.monotonic() + 60
+    while text.encode() not in seen:
+        assert time.monotonic() < deadline, f"no {text!r} in {bytes(seen)!r}"
+        ready, _, _ = select.select([fd], [], [], 1)
+        if ready:
+            seen.extend(os.read(fd, 4096))
+
+
+def run_on_a_terminal(cli: Cli, args: list[str], answers: list[tuple[str, str]]) -> bytes:
+    """Run the command with a pseudo-terminal as its controlling terminal; answer prompts."""
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: become the command, or end (never go on running pytest)
+        try:
+            os.execve(COMMAND[0], [*COMMAND, *args, *cli.options], cli.env)
+        finally:
+            os._exit(127)
+    seen = bytearray()
+    try:
+        for prompt, answer in answers:
+            read_until(fd, prompt, seen)
+            os.write(fd, answer.encode() + b"\n")
+        read_until(fd, "added", seen)
+    finally:
+        _, status = os.waitpid(pid, 0)
+        os.close(fd)
+    assert os.waitstatus_to_exitcode(status) == 0, bytes(seen)
+    return bytes(seen)
+
+
+@sqlite_only
+def test_users_add_on_a_terminal_asks_twice_without_echo(cli: Cli, db: Database) -> None:
+    typed = "typed on a terminal"
+    shown = run_on_a_terminal(
+        cli,
+        ["users", "add", "ada", "--role", "itam"],
+        [("password", typed), ("Repeat", typed)],
+    )
+    assert typed.encode() not in shown
+    assert signs_in(db, "ada", typed)
