@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from costprism.engine.backends import LedgerView
 from costprism.ingest.pipeline import IngestOptions, ingest
 from costprism.server import services as services_module
 from costprism.server.config import ServerConfig
@@ -49,3 +50,32 @@ def test_a_new_version_retires_the_pool(
     with services.view() as new:
         assert new is not old
         assert new.version == old.version + 1  # type: ignore[operator]
+
+
+def test_answers_are_remembered_within_a_version_and_computed_once(
+    services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import threading
+
+    monkeypatch.setattr(services_module, "VERSION_CHECK_SECONDS", 0.0)
+    ingest([SAMPLE_1000], services.ledger, IngestOptions(source="sample"))
+    calls: list[int | None] = []
+    started = threading.Event()
+
+    def count(view: LedgerView) -> int:
+        calls.append(view.version)
+        started.wait(1)
+        return int(view.costs.count().execute())
+
+    threads = [threading.Thread(target=services.remembered, args=("rows", count)) for _ in range(5)]
+    for thread in threads:
+        thread.start()
+    started.set()
+    for thread in threads:
+        thread.join()
+    assert len(calls) == 1
+    first = services.remembered("rows", count)
+    assert len(calls) == 1
+    ingest([SYNTHETIC_10K], services.ledger, IngestOptions(source="synthetic"))
+    assert services.remembered("rows", count) > first
+    assert len(calls) == 2

@@ -3,14 +3,20 @@
 Opening a ledger version costs a Delta log read and a DuckDB connection, so views are
 pooled per version: a request borrows one, and a new ledger version retires the pool.
 A DuckDB connection serves one query at a time, hence one view per concurrent request.
+
+Dashboards ask the same questions of the same version again and again (a role's home page
+for one scope), so :meth:`Services.remembered` keeps such answers until the ledger gets a
+new version. Concurrent requests for one answer compute it once.
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
+from collections import OrderedDict
+from collections.abc import Callable, Hashable, Iterator
 from contextlib import contextmanager
+from typing import Any, TypeVar
 
 from costprism.db import Database
 from costprism.engine.backends import LedgerView, open_ledger
@@ -18,6 +24,8 @@ from costprism.ledger import Ledger
 from costprism.server.config import ServerConfig
 
 POOL_SIZE = 4
+REMEMBERED = 512  # answers kept per ledger version
+T = TypeVar("T")
 VERSION_CHECK_SECONDS = 1.0  # how stale a request's idea of the newest version may be
 
 
@@ -32,6 +40,8 @@ class Services:
         self._slots = threading.BoundedSemaphore(POOL_SIZE)
         self._checked_at = 0.0
         self._version_seen: int | None = None
+        self._answers: OrderedDict[Hashable, Any] = OrderedDict()
+        self._computing: dict[Hashable, threading.Lock] = {}
 
     @contextmanager
     def view(self) -> Iterator[LedgerView]:
@@ -42,6 +52,35 @@ class Services:
                 yield view
             finally:
                 self._give_back(view)
+
+    def remembered(self, key: Hashable, compute: Callable[[LedgerView], T]) -> T:
+        """``compute`` over a view of the newest version, kept until the version changes."""
+        version = self.newest_version()
+        full = (version, key)
+        with self._lock:
+            if full in self._answers:
+                self._answers.move_to_end(full)
+                found: T = self._answers[full]
+                return found
+            gate = self._computing.setdefault(full, threading.Lock())
+        with gate:
+            with self._lock:
+                if full in self._answers:
+                    again: T = self._answers[full]
+                    return again
+            with self.view() as view:
+                answer = compute(view)
+            self._keep(full, view.version, answer)
+        return answer
+
+    def _keep(self, full: tuple[int | None, Hashable], read: int | None, answer: Any) -> None:
+        with self._lock:
+            self._computing.pop(full, None)
+            if read != full[0]:
+                return  # the ledger moved on while computing: answer this request only
+            self._answers[full] = answer
+            while len(self._answers) > REMEMBERED:
+                self._answers.popitem(last=False)
 
     def newest_version(self) -> int | None:
         """The ledger's newest version, read from the Delta log at most once a second."""
@@ -57,6 +96,7 @@ class Services:
         with self._lock:
             if version != self._version:
                 self._idle.clear()
+                self._answers.clear()
                 self._version = version
             if self._idle:
                 return self._idle.pop()

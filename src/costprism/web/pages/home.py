@@ -7,7 +7,7 @@ caller's scope. Each panel is drawn by ``templates/panels/<kind>.html``.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -30,15 +30,27 @@ def home(
     request: Request, principal: Viewer, services: ServicesDep, role: str | None = None
 ) -> Response:
     chosen = held_role(principal, role)
-    with services.view() as view:
-        page = home_page(view, services.ledger, chosen, principal.scope).record()
+    now = _ten_minutes(datetime.now(UTC))
+    page = services.remembered(
+        ("home", chosen, principal.scope, now),
+        lambda view: home_page(
+            view, services.ledger, chosen, principal.scope, today=now.date(), now=now
+        ),
+    ).record()
     context = {
         "role": chosen,
         "roles": [_role_choice(name, chosen) for name in principal.roles],
         "home": page,
-        "explore": {p["key"]: _explore_url(page, p) for p in page["panels"] if p["dimension"]},
+        "explore": {p["key"]: _explore_url(page, p) for p in page["panels"] if _explorable(p)},
     }
     return render(request, "home.html", context, principal=principal)
+
+
+def _ten_minutes(moment: datetime) -> datetime:
+    """``moment`` rounded down to ten minutes: a remembered home page (see
+    :meth:`~costprism.server.services.Services.remembered`) is at most that much older than
+    its freshness figures say."""
+    return moment.replace(minute=moment.minute - moment.minute % 10, second=0, microsecond=0)
 
 
 def held_role(principal: Principal, role: str | None) -> str:
@@ -59,6 +71,10 @@ def held_role(principal: Principal, role: str | None) -> str:
 def _role_choice(name: str, chosen: str) -> dict[str, Any]:
     title = ROLES[name].title if name in ROLES else name
     return {"name": name, "title": title, "current": name == chosen}
+
+
+def _explorable(panel: dict[str, Any]) -> bool:
+    return panel["kind"] in ("trend", "top") and bool(panel.get("dimension"))
 
 
 def _explore_url(page: dict[str, Any], panel: dict[str, Any]) -> str | None:
