@@ -82,8 +82,6 @@ PUBLIC = {
     ("POST", "/login"),
     ("GET", "/healthz"),
     ("GET", "/openapi.json"),
-    ("GET", "/api/docs"),
-    ("GET", "/docs/oauth2-redirect"),
     ("GET", "/static-vendor/plotly.min.js"),
     ("GET", "/"),  # a redirect to /home, which is checked (see test_root_only_redirects)
     ("POST", "/logout"),  # ending no session is harmless; it needs the CSRF token (tested)

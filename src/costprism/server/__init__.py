@@ -40,7 +40,7 @@ def create_app(config: ServerConfig) -> FastAPI:
         version=__version__,
         description="FinOps over one FOCUS ledger: costs, sources, users and audit.",
         lifespan=lifespan,
-        docs_url="/api/docs",
+        docs_url=None,  # Swagger UI loads from a CDN; CostPrism serves nothing from one
         redoc_url=None,
         dependencies=[Depends(refuse_nul)],
     )
