@@ -3,9 +3,10 @@
 The rollup (``costs_daily``, see :mod:`costprism.ledger.rollups`) holds the ledger's rows
 summed by UTC day and the common dimensions. :func:`cost_expression` gives the same answer
 on it as on ``costs`` whenever every column the query and the scope name is one of those
-dimensions: measures are sums of sums, ``Tags`` is kept whole (so ``tag:KEY`` reads the
-same value), periods truncate ``ChargePeriodStart`` to a day or coarser, and the dates of
-a :class:`CostQuery` are whole UTC days. ``ChargePeriodStart`` itself is not a dimension
+dimensions: measures are sums of sums, ``Tags`` keeps every entry (its keys already in the
+form ``tag:KEY`` compares, so a lookup reads the same value), periods truncate
+``ChargePeriodStart`` to a day or coarser, and the dates of a :class:`CostQuery` are whole
+UTC days. ``ChargePeriodStart`` itself is not a dimension
 here: a filter or group on it sees the hour, which the rollup no longer has.
 
 This is the one place that chooses; a view without a fresh rollup (``view.daily`` is None)
