@@ -335,7 +335,10 @@ def read_until(fd: int, text: str, seen: bytearray) -> None:
 
 
 def run_on_a_terminal(cli: Cli, args: list[str], answers: list[tuple[str, str]]) -> bytes:
-    """Run the command with a pseudo-terminal as its controlling terminal; answer prompts."""
+    """Run the command with a pseudo-terminal as its controlling terminal; answer prompts.
+
+    Answer only once the whole prompt is out: click writes "password:" itself, then getpass
+    turns echo off, discarding what was typed (TCSAFLUSH), and writes the final space."""
     pid, fd = pty.fork()
     if pid == 0:  # the child: become the command, or end (never go on running pytest)
         try:
@@ -348,6 +351,9 @@ def run_on_a_terminal(cli: Cli, args: list[str], answers: list[tuple[str, str]])
             read_until(fd, prompt, seen)
             os.write(fd, answer.encode() + b"\n")
         read_until(fd, "added", seen)
+    except BaseException:
+        os.kill(pid, signal.SIGKILL)  # else the wait below waits for an answer never sent
+        raise
     finally:
         _, status = os.waitpid(pid, 0)
         os.close(fd)
@@ -361,7 +367,7 @@ def test_users_add_on_a_terminal_asks_twice_without_echo(cli: Cli, db: Database)
     shown = run_on_a_terminal(
         cli,
         ["users", "add", "ada", "--role", "itam"],
-        [("password", typed), ("Repeat", typed)],
+        [("password: ", typed), ("Repeat for confirmation: ", typed)],
     )
     assert typed.encode() not in shown
     assert signs_in(db, "ada", typed)
