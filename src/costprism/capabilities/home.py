@@ -233,7 +233,7 @@ class SpendSummary:
 
     def record(self) -> dict[str, Any]:
         return {
-            **_head(self.spec),
+            **panel_head(self.spec),
             "measure": self.measure,
             "this_month": _month(self.this_month),
             "last_month": _month(self.last_month),
@@ -298,7 +298,7 @@ class Trend:
 
     def record(self) -> dict[str, Any]:
         return {
-            **_head(self.spec),
+            **panel_head(self.spec),
             "measure": self.measure,
             "months": [_month(m) for m in self.months],
             "currencies": [c.record() for c in self.currencies],
@@ -374,7 +374,7 @@ class TopList:
 
     def record(self) -> dict[str, Any]:
         return {
-            **_head(self.spec),
+            **panel_head(self.spec),
             "measure": self.measure,
             "this_month": _month(self.this_month),
             "items": [item.record() for item in self.items],
@@ -466,7 +466,7 @@ class Freshness:
     def record(self) -> dict[str, Any]:
         newest = self.newest_charge
         return {
-            **_head(self.spec),
+            **panel_head(self.spec),
             "today": self.today.isoformat(),
             "newest_charge": newest.isoformat() if newest else None,
             "days_behind": (self.today - newest).days if newest else None,
@@ -524,7 +524,9 @@ def _currency(currency: str) -> Filter:
     return Filter(column="BillingCurrency", op="=", values=(currency,))
 
 
-def _head(spec: PanelSpec) -> dict[str, Any]:
+def panel_head(spec: PanelSpec) -> dict[str, Any]:
+    """What every panel record starts with (the page template needs ``kind``, ``key`` and
+    ``title``)."""
     return {"kind": spec.kind, "key": spec.key, "title": spec.title, "dimension": spec.dimension}
 
 
