@@ -10,7 +10,7 @@ from typing import Any
 
 from costprism.engine.backends import LedgerView
 from costprism.engine.filters import Filter
-from costprism.engine.query import restrict
+from costprism.engine.rollups import row_count, scoped_rows
 from costprism.ledger import CommitInfo, Ledger, SliceId
 
 
@@ -76,12 +76,12 @@ def list_slices(
     ledger: Ledger, view: LedgerView, scope: Sequence[Filter] = ()
 ) -> list[SliceSummary]:
     """Every slice of the viewed version: rows and totals per currency, when it was written."""
-    costs = restrict(view.costs, scope)
+    costs = scoped_rows(view, scope)
     keys = ["x_SourceId", "BillingAccountId", "BillingPeriodStart", "BillingCurrency"]
     grouped = (
         costs.group_by(keys)
         .aggregate(
-            rows=costs.count(),
+            rows=row_count(costs),
             billed=costs.BilledCost.sum(),
             effective=costs.EffectiveCost.sum(),
         )
@@ -119,7 +119,7 @@ def visible_slices(view: LedgerView, scope: Sequence[Filter]) -> frozenset[str] 
     caller sees it only for slices where the engine finds rows of theirs."""
     if not scope:
         return None
-    costs = restrict(view.costs, scope)
+    costs = scoped_rows(view, scope)
     keys = ["x_SourceId", "BillingAccountId", "BillingPeriodStart"]
     return frozenset(
         SliceId(
@@ -248,8 +248,9 @@ def source_freshness(
     ledger: Ledger, view: LedgerView, scope: Sequence[Filter] = (), *, now: datetime | None = None
 ) -> list[SourceFreshness]:
     """Per source the scope sees: its newest import (up to the viewed version), how long
-    ago that was, and the newest ``ChargePeriodStart`` within the scope."""
-    costs = restrict(view.costs, scope)
+    ago that was, and the newest ``ChargePeriodStart`` within the scope (to the day when the
+    daily rollup answers, which it does whenever the scope's columns are in it)."""
+    costs = scoped_rows(view, scope)
     newest = (
         costs.group_by("x_SourceId")
         .aggregate(newest=costs.ChargePeriodStart.max())

@@ -21,8 +21,8 @@ import ibis.expr.types as ir
 
 from costprism.engine.backends import LedgerView
 from costprism.engine.filters import Filter
-from costprism.engine.query import CostQuery
-from costprism.ledger.rollups import DIMENSIONS
+from costprism.engine.query import CostQuery, restrict
+from costprism.ledger.rollups import DIMENSIONS, ROW_COUNT
 
 TAGS = "Tags"
 TAG_PREFIX = "tag:"
@@ -41,3 +41,14 @@ def referenced_columns(query: CostQuery, scope: Sequence[Filter] = ()) -> set[st
     """The ledger columns a query reads to group and filter (``tag:KEY`` reads ``Tags``)."""
     names = [*query.group_by, *(f.column for f in (*scope, *query.filters))]
     return {TAGS if name.startswith(TAG_PREFIX) else name for name in names}
+
+
+def scoped_rows(view: LedgerView, scope: Sequence[Filter] = ()) -> ir.Table:
+    """The rows ``scope`` allows, from the rollup when it can tell (for questions about
+    slices, sources and days rather than single charges)."""
+    return restrict(cost_source(view, CostQuery(), scope), scope)
+
+
+def row_count(rows: ir.Table) -> ir.IntegerScalar:
+    """How many ledger rows ``rows`` stands for (a rollup row counts ``x_Rows`` of them)."""
+    return rows[ROW_COUNT].sum() if ROW_COUNT in rows.columns else rows.count()
