@@ -21,7 +21,8 @@ from costprism.ingest.checks import (
     literal,
     period_checks,
     quote,
-    typed_expression,
+    typed_name,
+    with_typed,
 )
 
 SEPT = datetime(2024, 9, 1, tzinfo=UTC)
@@ -36,8 +37,8 @@ def evaluate(name: str, value: str | None, source_type: str = "VARCHAR") -> tupl
     with duckdb.connect() as connection:
         connection.execute("SET TimeZone = 'UTC'")
         row = connection.execute(
-            f"SELECT {typed_expression(plan)}, {flags} "
-            f"FROM (SELECT CAST({given} AS {source_type}) AS v)"
+            f"SELECT {typed_name(plan.spec)}, {flags} "
+            f"FROM {with_typed([plan], f'(SELECT CAST({given} AS {source_type}) AS v)')}"
         ).fetchone()
     assert row is not None
     return row[0], {c.rule for c, fired in zip(checks, row[1:], strict=True) if fired}
@@ -142,8 +143,9 @@ def test_period_order_fires_when_the_start_is_not_before_the_end() -> None:
     ]
     values = ", ".join(f"({literal(s)}, {literal(e)})" for s, e in pairs)
     with duckdb.connect() as connection:
+        relation = with_typed([start, end], f"(VALUES {values}) t(s, e)")
         fired = connection.execute(
-            f"SELECT coalesce({check.condition}, false) FROM (VALUES {values}) t(s, e)"
+            f"SELECT coalesce({check.condition}, false) FROM {relation}"
         ).fetchall()
     assert [f for (f,) in fired] == [False, True, True, False]
     assert (check.rule, check.severity, check.column) == (

@@ -441,6 +441,21 @@ def test_contract_commitments_have_no_rollup(imported: Imported) -> None:
     assert not ledger.costs_daily.exists()
 
 
+# --- scratch space -------------------------------------------------------------------------------
+
+
+def test_an_import_clears_what_a_killed_import_left_in_its_spill_folder(
+    ledger: Ledger, small_csv: Callable[..., Path]
+) -> None:
+    dead = ledger.root / "_spill" / "00000007"
+    dead.mkdir(parents=True)
+    (dead / "group-0000.parquet").write_bytes(b"left by a killed import")
+
+    ingest([small_csv(rows=50)], ledger, IngestOptions(source="s"))
+
+    assert list((ledger.root / "_spill").iterdir()) == []
+
+
 # --- dry runs and option checks ------------------------------------------------------------------
 
 

@@ -1,8 +1,12 @@
 """Validation rules as SQL: each FOCUS column becomes a typed expression plus checks.
 
 DuckDB evaluates every rule over whole vectors; no Python touches a row. A check is a
-SQL condition that is true where a row has a finding. The reader counts them all in one
-aggregate pass and looks for the failing lines only when a count is not zero.
+SQL condition that is true where a row has a finding. It reads the relation
+:func:`with_typed` builds: the raw input columns plus each column's ledger value (named by
+:func:`typed_name`), so a rule that needs the parsed value (an enumeration's spelling, a
+period's order) reuses the value the ledger stores instead of parsing the text again. The
+reader evaluates every check on every row while it writes the typed rows, and looks for
+the failing lines only when a count is not zero.
 
 Rules (stable ids, documented in ``docs/reference/validation.md``):
 
@@ -27,7 +31,7 @@ null-literal           warning   the text NULL stands for missing values (file l
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from costprism.focus import ENUMS, ColumnSpec
 from costprism.ingest.currencies import ISO_4217
@@ -40,12 +44,10 @@ _LOOSE_TS = (
 _FOCUS_TS_LIKE = "'____-__-__T__:__:__Z'"
 _NO_SECONDS = r"^(\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2})(Z|[+-]\d{2}(:?\d{2})?)?$"
 NULL_LITERALS = ("NULL", "null", "Null")
-
-# Rules over columns with few distinct values (enumerations, currencies, period bounds):
-# counted once per distinct value instead of once per row.
-BY_VALUE = frozenset(
-    {"bad-enum", "enum-case", "bad-currency", "currency-case", "bad-datetime", "datetime-format"}
-)
+# The largest magnitude a decimal may have (DECIMAL(38, 12) holds up to 10^26), compared as a
+# decimal: comparing a DECIMAL(38, 12) with the DOUBLE 1e25 costs a conversion per value.
+_DECIMAL_LIMIT = "CAST('10000000000000000000000000' AS DECIMAL(38, 12))"
+_SHORT_LIST = 10
 
 # Without these a row can't be placed in a slice, a period or a currency: an error.
 KEY_COLUMNS = frozenset(
@@ -74,9 +76,6 @@ class Check:
     condition: str
     message: str
     hint: str
-    # The input columns (quoted SQL) the condition reads, when they have few distinct
-    # values: such a check is counted over distinct values, not over every row.
-    inputs: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -94,6 +93,18 @@ def quote(name: str) -> str:
 
 def literal(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
+
+
+def typed_name(spec: ColumnSpec) -> str:
+    """The quoted name of a column's ledger value in :func:`with_typed`'s relation."""
+    return quote(f"typed:{spec.name}")
+
+
+def with_typed(columns: Sequence[ColumnPlan], relation: str) -> str:
+    """``relation`` (raw input columns) with each column's ledger value beside it, computed
+    once per row: what check conditions and the typed output read."""
+    typed = ", ".join(f"{typed_expression(c)} AS {typed_name(c.spec)}" for c in columns)
+    return f"(SELECT *, {typed} FROM {relation})"
 
 
 def cleaned(plan: ColumnPlan) -> str:
@@ -130,11 +141,7 @@ def checks_for(plan: ColumnPlan) -> list[Check]:
     spec = plan.spec
     value = cleaned(plan)
     found = f"({value}) IS NOT NULL"
-    typed = typed_expression(plan)
-    checks = [
-        replace(check, inputs=(plan.source,)) if check.rule in BY_VALUE else check
-        for check in _type_checks(plan, found, typed)
-    ]
+    checks = _type_checks(plan, found, typed_name(spec))
     if not spec.nullable:
         checks.insert(0, _not_null(spec, value))
     return checks
@@ -147,10 +154,9 @@ def period_checks(pairs: Sequence[tuple[ColumnPlan, ColumnPlan]]) -> list[Check]
             rule="period-order",
             severity="error",
             column=start.spec.name,
-            condition=f"({typed_expression(start)}) >= ({typed_expression(end)})",
+            condition=f"{typed_name(start.spec)} >= {typed_name(end.spec)}",
             message=f"{start.spec.name} is not before {end.spec.name}",
             hint=f"{end.spec.name} is exclusive and must be later than {start.spec.name}",
-            inputs=(start.source or "", end.source or ""),
         )
         for start, end in pairs
     ]
@@ -182,11 +188,9 @@ def _type_checks(plan: ColumnPlan, found: str, typed: str) -> list[Check]:
     spec = plan.spec
     name = spec.name
     if spec.focus_type == "decimal":
+        valid = f"{typed} IS NOT NULL"
         if plan.source_type == "VARCHAR":
-            number = f"TRY_CAST({plan.source} AS DOUBLE)"
-            valid = f"abs({number}) < 1e25 AND NOT contains({plan.source}, '_')"
-        else:
-            valid = f"{typed} IS NOT NULL"
+            valid = f"abs({typed}) < {_DECIMAL_LIMIT}"
         return [
             _error(
                 "bad-decimal",
@@ -200,11 +204,11 @@ def _type_checks(plan: ColumnPlan, found: str, typed: str) -> list[Check]:
     if spec.focus_type == "datetime":
         return _datetime_checks(plan, found, typed)
     if spec.focus_type in ("key_value", "json"):
-        return [_json_check(plan, found)]
+        return [_json_check(plan, found, typed)]
     if name in ENUMS:
         return _enum_checks(plan, found, typed)
     if name == "BillingCurrency":
-        return _currency_checks(plan, found)
+        return _currency_checks(plan, found, typed)
     return []
 
 
@@ -226,8 +230,10 @@ def _datetime_checks(plan: ColumnPlan, found: str, typed: str) -> list[Check]:
                 rule="datetime-format",
                 severity="warning",
                 column=name,
-                condition=f"{typed} IS NOT NULL AND NOT ({value} LIKE {_FOCUS_TS_LIKE} "
-                f"OR regexp_full_match({value}, {literal(_STRICT_TS)}))",
+                # CASE, not OR: DuckDB evaluates both sides of an OR on every row
+                condition=f"CASE WHEN {value} LIKE {_FOCUS_TS_LIKE} THEN false "
+                f"ELSE {typed} IS NOT NULL AND NOT regexp_full_match({value}, "
+                f"{literal(_STRICT_TS)}) END",
                 message=f"{name} is not in FOCUS form (YYYY-MM-DDTHH:MM:SSZ); read as UTC",
                 hint="export times as 2024-09-01T00:00:00Z",
             )
@@ -239,13 +245,11 @@ def _enum_checks(plan: ColumnPlan, found: str, typed: str) -> list[Check]:
     name = plan.spec.name
     allowed = ENUMS[name]
     value = cleaned(plan)
-    exact = ", ".join(literal(v) for v in allowed)
-    folded = ", ".join(literal(v.lower()) for v in allowed)
     return [
         _error(
             "bad-enum",
             name,
-            f"{found} AND lower({value}) NOT IN ({folded})",
+            f"{found} AND {typed} IS NULL",
             f"{name} holds a value FOCUS does not allow",
             f"use one of: {', '.join(allowed)}",
         ),
@@ -253,22 +257,21 @@ def _enum_checks(plan: ColumnPlan, found: str, typed: str) -> list[Check]:
             rule="enum-case",
             severity="warning",
             column=name,
-            condition=f"{value} NOT IN ({exact}) AND lower({value}) IN ({folded})",
+            condition=f"{value} <> {typed}",
             message=f"{name} value in the wrong case; normalized to the FOCUS spelling",
             hint=f"write one of: {', '.join(allowed)}",
         ),
     ]
 
 
-def _currency_checks(plan: ColumnPlan, found: str) -> list[Check]:
+def _currency_checks(plan: ColumnPlan, found: str, typed: str) -> list[Check]:
     value = cleaned(plan)
-    codes = ", ".join(literal(code) for code in sorted(ISO_4217))
     name = plan.spec.name
     return [
         _error(
             "bad-currency",
             name,
-            f"{found} AND upper({value}) NOT IN ({codes})",
+            f"{found} AND NOT {_one_of(typed, sorted(ISO_4217))}",
             f"{name} is not an ISO 4217 currency code",
             "use a three-letter code such as USD, EUR or JPY",
         ),
@@ -276,18 +279,22 @@ def _currency_checks(plan: ColumnPlan, found: str) -> list[Check]:
             rule="currency-case",
             severity="warning",
             column=name,
-            condition=f"{found} AND {value} <> upper({value})",
+            condition=f"{value} <> {typed}",
             message=f"{name} in lower case; upper-cased",
             hint="write currency codes in upper case",
         ),
     ]
 
 
-def _json_check(plan: ColumnPlan, found: str) -> Check:
+def _json_check(plan: ColumnPlan, found: str, typed: str) -> Check:
+    """Key-value columns are objects exactly where their parsed map is not null (one JSON
+    parse per value, shared with the ledger value); other JSON columns are parsed here."""
     name = plan.spec.name
     value = cleaned(plan)
     if plan.source_type.startswith("MAP"):
         condition = "false"
+    elif plan.spec.focus_type == "key_value":
+        condition = f"{found} AND {typed} IS NULL"
     else:
         condition = (
             f"{found} AND NOT coalesce(json_type(TRY_CAST({value} AS JSON)) = 'OBJECT', false)"
@@ -342,6 +349,18 @@ def _key_value(value: str, source_type: str) -> str:
 
 
 def _enum(value: str, allowed: Sequence[str]) -> str:
-    exact = ", ".join(literal(v) for v in allowed)
     folded = " ".join(f"WHEN {literal(v.lower())} THEN {literal(v)}" for v in allowed)
-    return f"CASE WHEN {value} IN ({exact}) THEN {value} ELSE CASE lower({value}) {folded} END END"
+    return (
+        f"CASE WHEN {_one_of(value, allowed)} THEN {value} "
+        f"ELSE CASE lower({value}) {folded} END END"
+    )
+
+
+def _one_of(value: str, allowed: Sequence[str]) -> str:
+    """SQL membership test. DuckDB joins a long ``IN (…)`` list against the row; ``= ANY``
+    of a list literal is the same test and measured ~6× cheaper from about ten values on
+    (82 service subcategories, 180 currencies); short lists stay ``IN``."""
+    listed = ", ".join(literal(v) for v in allowed)
+    if len(allowed) < _SHORT_LIST:
+        return f"{value} IN ({listed})"
+    return f"{value} = ANY([{listed}])"

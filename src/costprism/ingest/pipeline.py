@@ -27,18 +27,9 @@ from costprism.focus import clean_name
 from costprism.ingest.checks import Check
 from costprism.ingest.files import discover, record_lines, verify_gzip
 from costprism.ingest.findings import MAX_EXAMPLES, Finding, FindingReport
-from costprism.ingest.reader import (
-    ReadPlan,
-    count_findings,
-    count_rejected,
-    create_row_sequence,
-    finding_rows,
-    group_plans,
-    null_literals,
-    plan_read,
-    stage,
-    write_slices,
-)
+from costprism.ingest.reader import ReadPlan, group_plans, null_literals, plan_read
+from costprism.ingest.scan import FileCounts, GroupScan, finding_rows, scan_group
+from costprism.ingest.slices import create_row_sequence, write_slices
 from costprism.ledger import EPOCH, Ledger, SliceId
 from costprism.ledger.quarantine import QUARANTINE_SCHEMA
 from costprism.ledger.rollups import RollupResult, refresh_rollup
@@ -113,7 +104,9 @@ def validate(
     with tempfile.TemporaryDirectory(prefix="costprism-validate-") as spill:
         connection = connect(options, Path(spill))
         plans = [plan_read(f, connection) for f in discover(paths)]
-        run = _Run(plans=plans, connection=connection, options=options, ingest_id=0)
+        run = _Run(
+            plans=plans, connection=connection, options=options, ingest_id=0, spill=Path(spill)
+        )
         run.check(progress)
         connection.close()
     return run.result(versions={}, ingest_id=None)
@@ -129,13 +122,18 @@ def ingest(
     _check_source_name(options.source)
     files = discover(paths)
     with ledger.lock.hold() as ingest_id:
-        spill = ledger.root / "_spill" / f"{ingest_id:08d}"
-        spill.mkdir(parents=True, exist_ok=True)
+        spill = ledger.spill(ingest_id)
         connection = connect(options, spill)
         stagings: dict[str, Path] = {}
         try:
             plans = [plan_read(f, connection) for f in files]
-            run = _Run(plans=plans, connection=connection, options=options, ingest_id=ingest_id)
+            run = _Run(
+                plans=plans,
+                connection=connection,
+                options=options,
+                ingest_id=ingest_id,
+                spill=spill,
+            )
             run.check(progress)
             run.refuse_if_failed()
             for dataset in run.datasets:
@@ -161,7 +159,9 @@ class _Run:
     connection: duckdb.DuckDBPyConnection
     options: IngestOptions
     ingest_id: int
+    spill: Path
     report: FindingReport = field(default_factory=FindingReport)
+    scans: list[GroupScan] = field(default_factory=list)
     summaries: list[FileSummary] = field(default_factory=list)
     slice_ids: dict[str, SliceId] = field(default_factory=dict)
 
@@ -178,47 +178,43 @@ class _Run:
         return self.report.errors > 0 and not self.options.quarantine
 
     def check(self, progress: Progress | None) -> None:
-        """Pass one over every file: counts per rule, then the first lines with findings."""
+        """Pass one over every group: typed rows and check flags into the spill folder,
+        counts per rule, then the first lines with findings."""
         self._header_findings()
-        counted: dict[str, tuple[int, list[int]]] = {}
-        rejected: dict[str, int] = {}
         for index, group in enumerate(self.groups):
             if progress:
                 progress("reading", _group_name(group))
-            staged = _staged_verified(group, self.connection, f"costprism_stage_{index}")
-            if progress:
-                progress("checking", _group_name(group))
-            found = count_findings(group, self.connection, staged)
-            counted.update(found)
-            if any(_has_errors(group[0], counts) for _, counts in found.values()):
-                rejected.update(count_rejected(group, self.connection, staged))
+            path = self.spill / f"group-{index:04d}.parquet"
+            self.scans.append(_scanned_verified(group, self.connection, path))
+        counted = {name: n for scan in self.scans for name, n in scan.counts.items()}
         for plan in self.plans:
-            rows, counts = counted[plan.file.name]
-            if rows == 0:
-                raise InputError(
-                    f"{plan.file.name}:2: the file has a header but no data rows; "
-                    "export a billing period with charges",
-                    code="input.no_rows",
-                )
-            self._null_literal_warning(plan)
-            for check, count in zip(plan.checks, counts, strict=True):
-                if count:
-                    self.report.count(check.severity, check.rule, count)
-            bad = rejected.get(plan.file.name, 0)
-            self.summaries.append(
-                FileSummary(
-                    path=plan.file.name,
-                    dataset=plan.dataset,
-                    focus_version=plan.detection.version,
-                    rows=rows - bad,
-                    rejected=bad,
-                )
-            )
+            self._summarize(plan, counted[plan.file.name])
         for severity in ("error", "warning"):
             for plan in self.plans:
-                self._examples(plan, counted[plan.file.name][1], severity)
+                self._examples(plan, counted[plan.file.name].found, severity)
 
-    def _examples(self, plan: ReadPlan, counts: list[int], severity: str) -> None:
+    def _summarize(self, plan: ReadPlan, counts: FileCounts) -> None:
+        if counts.rows == 0:
+            raise InputError(
+                f"{plan.file.name}:2: the file has a header but no data rows; "
+                "export a billing period with charges",
+                code="input.no_rows",
+            )
+        self._null_literal_warning(plan)
+        for check, count in zip(plan.checks, counts.found, strict=True):
+            if count:
+                self.report.count(check.severity, check.rule, count)
+        self.summaries.append(
+            FileSummary(
+                path=plan.file.name,
+                dataset=plan.dataset,
+                focus_version=plan.detection.version,
+                rows=counts.rows - counts.rejected,
+                rejected=counts.rejected,
+            )
+        )
+
+    def _examples(self, plan: ReadPlan, counts: Sequence[int], severity: str) -> None:
         room = MAX_EXAMPLES - len(self.report.examples)
         failing = [
             c for c, n in zip(plan.checks, counts, strict=True) if n and c.severity == severity
@@ -303,22 +299,21 @@ class _Run:
             )
 
     def write(self, stagings: dict[str, Path], progress: Progress | None) -> None:
-        """Pass two over every file: typed rows into the staging folder of their dataset."""
+        """Pass two over every scanned group: each slice's rows into the staging folder of
+        its dataset; a group's Parquet file is deleted once its slices are written."""
         create_row_sequence(self.connection)
-        for index, group in enumerate(self.groups):
+        for index, scan in enumerate(self.scans):
             if progress:
-                progress("writing", _group_name(group))
+                progress("writing", _group_name(scan.plans))
             self.slice_ids |= write_slices(
-                group,
+                scan,
                 self.connection,
-                f"costprism_stage_{index}",
-                stagings[group[0].dataset],
+                stagings[scan.plan.dataset],
                 source=self.options.source,
                 ingest_id=self.ingest_id,
                 group_index=index,
-                skip_invalid=self.options.quarantine and self.report.errors > 0,
             )
-            self.connection.execute(f"DROP TABLE costprism_stage_{index}")
+            scan.path.unlink(missing_ok=True)
 
     def slice_changes(self, ledger: Ledger, stagings: dict[str, Path]) -> list[SliceChange]:
         changes = []
@@ -417,25 +412,21 @@ class _Run:
         )
 
 
-def _staged_verified(
-    group: Sequence[ReadPlan], connection: duckdb.DuckDBPyConnection, name: str
-) -> str:
-    """Stage a group, with gzip files read to their end beside it (DuckDB misses a lost
+def _scanned_verified(
+    group: Sequence[ReadPlan], connection: duckdb.DuckDBPyConnection, path: Path
+) -> GroupScan:
+    """Scan a group, with gzip files read to their end beside it (DuckDB misses a lost
     trailer)."""
     compressed = [p.file.path for p in group if p.file.format == "csv.gz"]
     if not compressed:
-        return stage(group, connection, name)
+        return scan_group(group, connection, path)
     with ThreadPoolExecutor(max_workers=1) as pool:
         verified = pool.submit(_verify_all, compressed)
         try:
-            staged = stage(group, connection, name)
+            scanned = scan_group(group, connection, path)
         finally:
             verified.result()
-    return staged
-
-
-def _has_errors(plan: ReadPlan, counts: list[int]) -> bool:
-    return any(n for c, n in zip(plan.checks, counts, strict=True) if c.severity == "error")
+    return scanned
 
 
 def _verify_all(paths: list[Path]) -> None:

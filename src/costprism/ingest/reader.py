@@ -1,11 +1,11 @@
-"""The FOCUS reader: plans, checks and writes one input file, all inside DuckDB.
+"""The FOCUS reader: what an input file holds and how DuckDB reads it.
 
-DuckDB parses the files of one layout (CSV, gzip CSV or Parquet) once, in parallel, into a
-temporary table (:func:`stage`; it spills to disk past DuckDB's ``memory_limit``). Then,
-with no Python per row: :func:`count_findings` evaluates every validation check as an
-aggregate, and :func:`write_slices` casts every column to its ledger type and writes one
-Parquet file per slice. Only when findings exist does :func:`finding_rows` read the file
-again, in order, for the lines that hold them.
+:func:`plan_read` detects a file's FOCUS version and dataset and plans its columns and
+checks; :func:`group_plans` puts files of one layout (CSV, gzip CSV or Parquet, same
+header) together so that small part files share one scan; :func:`relation_of` is the
+``read_csv``/``read_parquet`` call that reads them as text. DuckDB errors are turned into
+:class:`~costprism.errors.InputError` naming the file. The passes themselves are
+:mod:`costprism.ingest.scan` (read, type, check) and :mod:`costprism.ingest.slices` (write).
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import duckdb
@@ -22,7 +21,6 @@ import pyarrow as pa
 from costprism.errors import InputError
 from costprism.focus import (
     CONTRACT_COMMITMENT_COLUMNS,
-    ROW_ORDINAL_BITS,
     ColumnSpec,
     HeaderDetection,
     detect_header,
@@ -36,10 +34,8 @@ from costprism.ingest.checks import (
     literal,
     period_checks,
     quote,
-    typed_expression,
 )
 from costprism.ingest.files import InputFile, csv_rows, first_invalid_utf8
-from costprism.ledger.store import EPOCH, SLICE_COLUMN, SliceId
 
 BATCH_ROWS = 122_880
 GROUP_BYTES = 256 << 20  # input read together in one scan
@@ -130,186 +126,7 @@ def group_plans(plans: Sequence[ReadPlan], budget: int = GROUP_BYTES) -> list[li
     return groups
 
 
-def stage(group: Sequence[ReadPlan], connection: duckdb.DuckDBPyConnection, name: str) -> str:
-    """Parse the group's files once into a temporary table (text columns plus ``filename``)."""
-    relation = _relation_of([p.file for p in group], filename=True)
-    _fetch_all(group, connection, f"CREATE OR REPLACE TEMPORARY TABLE {name} AS FROM {relation}")
-    return name
-
-
-def count_findings(
-    group: Sequence[ReadPlan], connection: duckdb.DuckDBPyConnection, staged: str
-) -> dict[str, tuple[int, list[int]]]:
-    """Pass one over a staged group: per file, its rows and per check its failures.
-
-    Checks on columns with few distinct values are evaluated once per distinct value (with
-    its row count) rather than once per row.
-    """
-    plan = group[0]
-    per_row = [c for c in plan.checks if not c.inputs]
-    counts = "".join(f", count_if({c.condition})" for c in per_row)
-    sql = f"SELECT filename, count(*){counts} FROM {staged} GROUP BY filename"
-    rows: dict[str, int] = {}
-    found: dict[tuple[str, Check], int] = {}
-    for row in _fetch_all(group, connection, sql):
-        rows[str(row[0])] = int(row[1])
-        found.update({(str(row[0]), c): int(n or 0) for c, n in zip(per_row, row[2:], strict=True)})
-    for inputs in sorted({c.inputs for c in plan.checks if c.inputs}):
-        checks = [c for c in plan.checks if c.inputs == inputs]
-        found.update(_count_by_value(group, connection, staged, inputs, checks))
-    return {
-        p.file.name: (
-            rows.get(str(p.file.path), 0),
-            [found.get((str(p.file.path), c), 0) for c in p.checks],
-        )
-        for p in group
-    }
-
-
-def _count_by_value(
-    group: Sequence[ReadPlan],
-    connection: duckdb.DuckDBPyConnection,
-    staged: str,
-    inputs: tuple[str, ...],
-    checks: Sequence[Check],
-) -> dict[tuple[str, Check], int]:
-    columns = ", ".join(inputs)
-    sums = ", ".join(f"sum(n) FILTER (WHERE {c.condition})" for c in checks)
-    sql = (
-        f"SELECT filename, {sums} FROM (SELECT filename, {columns}, count(*) AS n "
-        f"FROM {staged} GROUP BY ALL) GROUP BY filename"
-    )
-    return {
-        (str(row[0]), check): int(n or 0)
-        for row in _fetch_all(group, connection, sql)
-        for check, n in zip(checks, row[1:], strict=True)
-    }
-
-
-def count_rejected(
-    group: Sequence[ReadPlan], connection: duckdb.DuckDBPyConnection, staged: str
-) -> dict[str, int]:
-    """Per file of a staged group, the rows with at least one error."""
-    errors = group[0].errors
-    failing = " OR ".join(f"coalesce({c.condition}, false)" for c in errors) or "false"
-    sql = f"SELECT filename, count_if({failing}) FROM {staged} GROUP BY filename"
-    found = {str(row[0]): int(row[1] or 0) for row in _fetch_all(group, connection, sql)}
-    return {p.file.name: found.get(str(p.file.path), 0) for p in group}
-
-
-def finding_rows(
-    plan: ReadPlan,
-    connection: duckdb.DuckDBPyConnection,
-    checks: Sequence[Check],
-    limit: int | None,
-) -> list[tuple[int, list[Check], dict[str, str | None]]]:
-    """Rows failing any of ``checks``: (ordinal, the checks they fail, raw values), in order."""
-    if not checks:
-        return []
-    flags = ", ".join(f"coalesce({c.condition}, false) AS _f{i}" for i, c in enumerate(checks))
-    raw = ", ".join(
-        f"CAST({quote(n)} AS VARCHAR) AS {quote('_raw_' + n)}" for n in plan.file.header
-    )
-    any_flag = " OR ".join(f"_f{i}" for i in range(len(checks)))
-    sql = (
-        f"SELECT * FROM (SELECT row_number() OVER () - 1 AS _ordinal, {flags}, {raw} "
-        f"FROM {_relation(plan.file)}) WHERE {any_flag} ORDER BY _ordinal"
-        + (f" LIMIT {int(limit)}" if limit is not None else "")
-    )
-    found = []
-    connection.execute("SET preserve_insertion_order = true")
-    for batch in _stream(plan, connection, sql):
-        for row in batch.to_pylist():
-            hits = [c for i, c in enumerate(checks) if row[f"_f{i}"]]
-            values = {n: row["_raw_" + n] for n in plan.file.header}
-            found.append((int(row["_ordinal"]), hits, values))
-    connection.execute("SET preserve_insertion_order = false")
-    return found
-
-
-def write_slices(
-    group: Sequence[ReadPlan],
-    connection: duckdb.DuckDBPyConnection,
-    staged: str,
-    target: Path,
-    *,
-    source: str,
-    ingest_id: int,
-    group_index: int,
-    skip_invalid: bool,
-) -> dict[str, SliceId]:
-    """Pass two over a staged group: each slice's typed rows as one Parquet file in
-    ``target/x_Slice=<key>/``; returns the slices written, by key.
-
-    One plain COPY per slice (filtered on the raw account and period) is faster than a
-    partitioned COPY. ``x_RowId`` is the ingest id in the high bits and a per-ingest
-    counter below (the ``costprism_rows`` sequence the caller creates): unique in the
-    ledger, stable for as long as the slice is not re-imported.
-    """
-    plan = group[0]
-    typed = [f"{typed_expression(c)} AS {quote(c.spec.name)}" for c in plan.columns]
-    extras = [f"CAST({quote(src)} AS VARCHAR) AS {quote(name)}" for name, src in plan.extras]
-    own = [
-        f"{literal(source)} AS x_SourceId",
-        f"CAST({ingest_id} AS BIGINT) AS x_IngestId",
-        f"CAST({ingest_id << ROW_ORDINAL_BITS} AS BIGINT) + nextval('costprism_rows') AS x_RowId",
-    ]
-    valid = "true"
-    if skip_invalid and plan.errors:
-        valid = "NOT (" + " OR ".join(f"coalesce({c.condition}, false)" for c in plan.errors) + ")"
-    select = f"SELECT {', '.join([*typed, *extras, *own])} FROM {staged}"
-    written: dict[str, SliceId] = {}
-    for number, (slice_id, where) in enumerate(_slices(group, connection, staged, source, valid)):
-        folder = target / f"{SLICE_COLUMN}={slice_id.key}"
-        folder.mkdir(parents=True, exist_ok=True)
-        file = folder / f"part-{ingest_id:08d}-{group_index:04d}-{number:05d}.parquet"
-        sql = f"COPY ({select} WHERE {where} AND {valid}) TO {literal(str(file))} (FORMAT parquet)"
-        _fetch_all(group, connection, sql)
-        written[slice_id.key] = slice_id
-    return written
-
-
-def _slices(
-    group: Sequence[ReadPlan],
-    connection: duckdb.DuckDBPyConnection,
-    staged: str,
-    source: str,
-    valid: str,
-) -> list[tuple[SliceId, str]]:
-    """Each slice in the staged rows, with the SQL condition on raw columns that selects it."""
-    plan = group[0]
-    if plan.dataset == "contract_commitment":
-        return [(SliceId(source=source, billing_account_id="", billing_period_start=EPOCH), "true")]
-    by_name = {c.spec.name: c for c in plan.columns}
-    account, period = by_name["BillingAccountId"], by_name["BillingPeriodStart"]
-    assert account.source
-    assert period.source
-    sql = (
-        f"SELECT DISTINCT {account.source}, {period.source}, {typed_expression(account)}, "
-        f"{typed_expression(period)} FROM {staged} WHERE {valid}"
-    )
-    return [
-        (
-            SliceId(source=source, billing_account_id=typed_account, billing_period_start=start),
-            f"{account.source} = {literal(str(raw_account))} "
-            f"AND {period.source} = {_raw_literal(raw_period)}",
-        )
-        for raw_account, raw_period, typed_account, start in _fetch_all(group, connection, sql)
-    ]
-
-
-def _raw_literal(value: Any) -> str:
-    if isinstance(value, str):
-        return literal(value)
-    return f"{literal(value.isoformat())}::{'TIMESTAMPTZ' if value.tzinfo else 'TIMESTAMP'}"
-
-
-def create_row_sequence(connection: duckdb.DuckDBPyConnection) -> None:
-    """The counter behind ``x_RowId``; one per ingest."""
-    connection.execute("CREATE OR REPLACE TEMPORARY SEQUENCE costprism_rows START 0 MINVALUE 0")
-
-
-def _fetch_all(
+def fetch_all(
     group: Sequence[ReadPlan], connection: duckdb.DuckDBPyConnection, sql: str
 ) -> list[tuple[Any, ...]]:
     try:
@@ -327,7 +144,7 @@ def _group_error(group: Sequence[ReadPlan], error: duckdb.Error) -> InputError:
     return _input_error(group[0].file, error)
 
 
-def _stream(
+def stream(
     plan: ReadPlan, connection: duckdb.DuckDBPyConnection, sql: str
 ) -> Iterator[pa.RecordBatch]:
     try:
@@ -350,10 +167,10 @@ def null_literals(plan: ReadPlan, sample_rows: int = 10_000) -> dict[str, int]:
 
 def _relation(file: InputFile) -> str:
     """The file as a DuckDB relation of text columns (Parquet keeps its types)."""
-    return _relation_of([file])
+    return relation_of([file])
 
 
-def _relation_of(files: Sequence[InputFile], *, filename: bool = False) -> str:
+def relation_of(files: Sequence[InputFile], *, filename: bool = False) -> str:
     """Files of one layout as one DuckDB relation (``filename`` adds the path column)."""
     file = files[0]
     path = "[" + ", ".join(literal(str(f.path)) for f in files) + "]"

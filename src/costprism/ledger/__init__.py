@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -9,6 +10,8 @@ from costprism.focus import CONTRACT_COMMITMENT_SCHEMA, LEDGER_SCHEMA
 from costprism.ledger.quarantine import QUARANTINE_SCHEMA
 from costprism.ledger.rollups import DAILY_SCHEMA
 from costprism.ledger.store import EPOCH, CommitInfo, IngestLock, LedgerTable, SliceId
+
+SPILL = "_spill"
 
 __all__ = ["EPOCH", "CommitInfo", "Ledger", "LedgerTable", "SliceId"]
 
@@ -43,6 +46,17 @@ class Ledger:
     @property
     def lock(self) -> IngestLock:
         return IngestLock(self.root)
+
+    def spill(self, ingest_id: int) -> Path:
+        """An empty scratch folder ``_spill/<ingest id>`` for a writer holding the lock
+        (DuckDB's temporary files, an import's scanned groups). What writers killed before
+        cleaning up left there is removed first: no other writer can be using it."""
+        spill = self.root / SPILL
+        for leftover in spill.iterdir() if spill.exists() else ():
+            shutil.rmtree(leftover, ignore_errors=True)
+        folder = spill / f"{ingest_id:08d}"
+        folder.mkdir(parents=True)
+        return folder
 
     @property
     def tables(self) -> tuple[LedgerTable, ...]:
