@@ -237,7 +237,11 @@ def test_ingest_rollup_rebuild_and_vacuum(tmp_path: Path, focus_data: Path) -> N
     assert rebuilt.strip() == (
         "costs_daily version 2: 829 rows summing 1,000 rows of 4 slice(s), costs version 1"
     )
-    assert ok(run_cli("vacuum", home=home)).startswith("removed 4 file(s)")
+    leftover = home / "ledger" / "_spill" / "00000099"
+    leftover.mkdir(parents=True)
+    (leftover / "group-0.parquet").write_bytes(b"left by a killed import")
+    assert ok(run_cli("vacuum", home=home)).startswith("removed 5 file(s)")
+    assert not leftover.exists()
     total = records("cost", "--granularity", "total", home=home)
     assert cents_sum(total, "EffectiveCost") == SAMPLE_EFFECTIVE
 

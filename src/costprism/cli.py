@@ -240,11 +240,13 @@ def quarantine_command(
 
 @app.command("vacuum")
 def vacuum_command(home: HomeOption = None) -> None:
-    """Delete files no longer in the newest version (old versions become unreadable)."""
+    """Delete files no longer in the newest version (old versions become unreadable) and
+    what killed imports left behind."""
     from costprism.ledger import Ledger
 
     ledger = Ledger.at_home(resolve_home(home))
-    removed = sum(len(t.vacuum()) for t in ledger.tables)
+    with ledger.lock.hold():
+        removed = sum(len(t.vacuum()) for t in ledger.tables) + ledger.clear_spill()
     out.print(f"removed {removed} file(s); only the newest version remains readable")
 
 

@@ -51,12 +51,20 @@ class Ledger:
         """An empty scratch folder ``_spill/<ingest id>`` for a writer holding the lock
         (DuckDB's temporary files, an import's scanned groups). What writers killed before
         cleaning up left there is removed first: no other writer can be using it."""
-        spill = self.root / SPILL
-        for leftover in spill.iterdir() if spill.exists() else ():
-            shutil.rmtree(leftover, ignore_errors=True)
-        folder = spill / f"{ingest_id:08d}"
+        self.clear_spill()
+        folder = self.root / SPILL / f"{ingest_id:08d}"
         folder.mkdir(parents=True)
         return folder
+
+    def clear_spill(self) -> int:
+        """Remove what killed writers left in ``_spill`` (call holding the write lock);
+        returns the number of files removed."""
+        spill = self.root / SPILL
+        removed = 0
+        for leftover in spill.iterdir() if spill.exists() else ():
+            removed += sum(1 for p in leftover.rglob("*") if p.is_file())
+            shutil.rmtree(leftover, ignore_errors=True)
+        return removed
 
     @property
     def tables(self) -> tuple[LedgerTable, ...]:
