@@ -61,6 +61,14 @@ HomeOption = Annotated[
 FormatOption = Annotated[
     str, typer.Option("--format", help="table, csv or json.", show_default=True)
 ]
+InputFormatOption = Annotated[
+    str | None,
+    typer.Option(
+        "--format",
+        help="Read every file as this format: focus, or a native one (see docs/reference/"
+        "native-formats.md). Default: detected from each file's header.",
+    ),
+]
 AsOfOption = Annotated[
     str | None,
     typer.Option("--as-of", help="A ledger version (see 'history') or an ISO timestamp."),
@@ -107,16 +115,18 @@ def ingest_command(
     ] = False,
     memory_limit: Annotated[str, typer.Option(help="DuckDB memory limit.")] = "1GB",
     threads: Annotated[int | None, typer.Option(help="DuckDB threads (default: all).")] = None,
+    input_format: InputFormatOption = None,
     home: HomeOption = None,
 ) -> None:
-    """Import FOCUS exports (CSV, CSV.gz, Parquet) as the new content of their slices."""
+    """Import FOCUS or native billing exports (CSV, CSV.gz, Parquet, JSON lines) as the new
+    content of their slices."""
     from costprism.ingest.pipeline import IngestOptions, ingest
     from costprism.ledger import Ledger
 
     ledger = Ledger.at_home(resolve_home(home))
     options = IngestOptions(
         source=source, quarantine=quarantine, force=force, memory_limit=memory_limit,
-        threads=threads,
+        threads=threads, input_format=input_format,
     )  # fmt: skip
     with _IngestProgress() as step:
         result = ingest(paths, ledger, options, progress=step)
@@ -127,17 +137,20 @@ def ingest_command(
 @app.command("validate")
 def validate_command(
     paths: Annotated[list[str], typer.Argument(help="Files, directories or globs.")],
+    input_format: InputFormatOption = None,
     home: HomeOption = None,
 ) -> None:
     """Check files as an import would, storing nothing; exit 1 if there are errors."""
     from costprism.ingest.pipeline import IngestOptions, validate
 
+    options = IngestOptions(source="validate", input_format=input_format)
     with _IngestProgress() as step:
-        result = validate(paths, IngestOptions(source="validate"), progress=step)
+        result = validate(paths, options, progress=step)
     _print_findings(result.report.examples, result.report.per_rule("error"), result.report)
     for file in result.files:
+        native = "" if file.source_format == "focus" else f"{file.source_format} read as "
         out.print(
-            f"{file.path}: FOCUS {file.focus_version} {file.dataset.replace('_', ' ')}, "
+            f"{file.path}: {native}FOCUS {file.focus_version} {file.dataset.replace('_', ' ')}, "
             f"{file.rows + file.rejected} rows, {file.rejected} with errors",
             markup=False,
         )
@@ -304,6 +317,33 @@ def demo_generate(
             progress=lambda done, total: bar.update(task, completed=done, total=total),
         )
     out.print(f"wrote {result.rows:,} rows in {len(result.files)} files to {result.out}")
+
+
+@demo_app.command("cur")
+def demo_cur(
+    out_file: Annotated[Path, typer.Option("--out", help="CSV file to write.")] = Path(
+        "demo-data/aws-cur.csv"
+    ),
+    rows: Annotated[int, typer.Option(help="About this many CUR lines (±10%).")] = 100_000,
+    months: Annotated[int, typer.Option(help="Months of history.")] = 1,
+    seed: Annotated[int, typer.Option(help="Random seed (same seed, same file).")] = 7,
+) -> None:
+    """Write the demo company's AWS bill as a legacy AWS Cost and Usage Report (CSV)."""
+    from costprism.demo.cur import CurSpec, generate_cur
+
+    if months < 1 or rows < 1:
+        raise InputError("--months and --rows must be ≥ 1", code="input.bad_option")
+    with Progress(
+        SpinnerColumn(), TextColumn("writing the CUR"), TimeElapsedColumn(), console=err,
+        transient=True,
+    ) as bar:  # fmt: skip
+        bar.add_task("cur", total=None)
+        result = generate_cur(out_file, CurSpec(rows=rows, months=months, seed=seed))
+    out.print(
+        f"wrote {result.rows:,} CUR lines ({len(result.columns)} columns, "
+        f"{len(result.tag_keys)} tag keys) to {result.path}",
+        markup=False,
+    )
 
 
 class _IngestProgress:

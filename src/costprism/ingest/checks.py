@@ -314,6 +314,16 @@ def _error(rule: str, column: str, condition: str, message: str, hint: str) -> C
     )
 
 
+def parse_timestamp(value: str) -> str:
+    """SQL reading any value as an ISO 8601 time (UTC unless it says otherwise), else null."""
+    return _timestamp(f"CAST({value} AS VARCHAR)", "VARCHAR")
+
+
+def parse_decimal(value: str) -> str:
+    """SQL reading any value as a ledger decimal, else null."""
+    return _decimal(f"CAST({value} AS VARCHAR)", "VARCHAR")
+
+
 def _timestamp(value: str, source_type: str) -> str:
     if source_type.startswith("TIMESTAMP"):
         return f"CAST({value} AS TIMESTAMPTZ)"

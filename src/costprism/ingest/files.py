@@ -10,20 +10,27 @@ from __future__ import annotations
 import csv
 import glob
 import gzip
+import json
 import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+import duckdb
 import pyarrow.parquet as pq
 
 from costprism.errors import InputError
 from costprism.focus import clean_name
 
-FileFormat = Literal["csv", "csv.gz", "parquet"]
+FileFormat = Literal["csv", "csv.gz", "parquet", "jsonl", "jsonl.gz"]
+COMPRESSED: frozenset[FileFormat] = frozenset({"csv.gz", "jsonl.gz"})
+TEXT_LINES: frozenset[FileFormat] = frozenset({"csv", "csv.gz"})  # records may span lines
 
-_SUFFIXES = (".csv", ".csv.gz", ".parquet", ".pq")
+_SUFFIXES = (
+    ".csv", ".csv.gz", ".parquet", ".pq", ".json", ".jsonl", ".ndjson", ".json.gz",
+    ".jsonl.gz", ".ndjson.gz",
+)  # fmt: skip
 _HEADER_BYTES = 1 << 20
 
 
@@ -33,6 +40,7 @@ class InputFile:
     format: FileFormat
     header: tuple[str, ...]
     delimiter: str = ","
+    types: tuple[str, ...] = ()  # JSON lines: the DuckDB type of each header column
 
     @property
     def name(self) -> str:
@@ -57,18 +65,69 @@ def open_input(path: Path) -> InputFile:
     kind = sniff_format(path)
     if kind == "parquet":
         return InputFile(path=path, format=kind, header=_parquet_header(path))
+    if kind in ("jsonl", "jsonl.gz"):
+        header, types = _json_columns(path, kind)
+        return InputFile(path=path, format=kind, header=header, types=types)
     header, delimiter = _csv_header(path, kind)
     return InputFile(path=path, format=kind, header=header, delimiter=delimiter)
 
 
 def sniff_format(path: Path) -> FileFormat:
+    """CSV, Parquet or JSON lines (one object per line), gzip-compressed or not, told apart
+    by the first bytes."""
     with path.open("rb") as handle:
         magic = handle.read(4)
     if magic[:2] == b"\x1f\x8b":
-        return "csv.gz"
+        with gzip.open(path, "rb") as handle:
+            start = _first_byte(handle.read(64))
+        return "jsonl.gz" if start == b"{" else "csv.gz"
     if magic == b"PAR1":
         return "parquet"
-    return "csv"
+    with path.open("rb") as handle:
+        start = _first_byte(handle.read(64))
+    return "jsonl" if start == b"{" else "csv"
+
+
+def _first_byte(head: bytes) -> bytes:
+    return head.lstrip(b"\xef\xbb\xbf \t\r\n")[:1]
+
+
+def _json_columns(path: Path, kind: FileFormat) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The keys of a JSON-lines file's records and their types, as DuckDB infers them from
+    the first records; a key that is null there reads as text (DuckDB would say JSON, and
+    fail on the first plain string)."""
+    line = _first_line(path, kind)
+    try:
+        record = json.loads(line)
+    except json.JSONDecodeError as error:
+        raise InputError(
+            f"{path}:1 column {error.colno}: the first line is not a JSON object ({error.msg}); "
+            "export newline-delimited JSON, one object per line",
+            code="input.bad_json",
+        ) from error
+    if not isinstance(record, dict) or not record:
+        raise InputError(
+            f"{path}:1: the first line is not a JSON object; export newline-delimited JSON, "
+            "one object per line",
+            code="input.bad_json",
+        )
+    compression = "gzip" if kind in COMPRESSED else "uncompressed"
+    escaped = str(path).replace("'", "''")
+    with duckdb.connect() as connection:
+        try:
+            rows = connection.execute(
+                f"DESCRIBE SELECT * FROM read_json('{escaped}', format = 'newline_delimited', "
+                f"compression = '{compression}')"
+            ).fetchall()
+        except duckdb.Error as error:
+            raise InputError(
+                f"{path}: not readable as JSON lines ({str(error).splitlines()[0][:200]}); "
+                "export newline-delimited JSON, one object per line",
+                code="input.bad_json",
+            ) from error
+    header = tuple(str(row[0]) for row in rows)
+    types = tuple("VARCHAR" if str(row[1]) == "JSON" else str(row[1]) for row in rows)
+    return header, types
 
 
 def _expand(raw: str) -> list[Path]:
@@ -77,7 +136,8 @@ def _expand(raw: str) -> list[Path]:
         files = [p for p in path.rglob("*") if p.is_file() and _is_data_file(p)]
         if not files:
             raise InputError(
-                f"{raw}: the directory holds no .csv, .csv.gz or .parquet files",
+                f"{raw}: the directory holds no .csv, .parquet or .jsonl files "
+                "(gzip-compressed or not)",
                 code="input.empty_directory",
             )
         return files
@@ -145,7 +205,7 @@ def _first_line(path: Path, kind: FileFormat) -> str:
 
 
 def _head_bytes(path: Path, kind: FileFormat) -> bytes:
-    if kind == "csv.gz":
+    if kind in COMPRESSED:
         with gzip.open(path, "rb") as handle:
             return handle.read(_HEADER_BYTES)
     with path.open("rb") as handle:
@@ -177,7 +237,7 @@ def record_lines(path: Path, kind: FileFormat, ordinals: Iterable[int]) -> dict[
     wanted = set(ordinals)
     if not wanted:
         return {}
-    opener = gzip.open if kind == "csv.gz" else open
+    opener = gzip.open if kind in COMPRESSED else open
     found: dict[int, int] = {}
     with opener(path, "rt", encoding="utf-8-sig", errors="replace", newline="") as handle:
         reader = csv.reader(handle)
@@ -194,7 +254,7 @@ def record_lines(path: Path, kind: FileFormat, ordinals: Iterable[int]) -> dict[
 
 def first_invalid_utf8(path: Path, kind: FileFormat) -> tuple[int, int, int] | None:
     """(line, column, byte) of the first byte that is not UTF-8, or None."""
-    opener = gzip.open if kind == "csv.gz" else open
+    opener = gzip.open if kind in COMPRESSED else open
     with opener(path, "rb") as handle:
         for number, raw in enumerate(handle, start=1):
             try:
@@ -206,7 +266,7 @@ def first_invalid_utf8(path: Path, kind: FileFormat) -> tuple[int, int, int] | N
 
 def csv_rows(path: Path, kind: FileFormat, limit: int) -> list[list[str]]:
     """The first ``limit`` data records of a CSV file, as text (header skipped)."""
-    opener = gzip.open if kind == "csv.gz" else open
+    opener = gzip.open if kind in COMPRESSED else open
     rows: list[list[str]] = []
     with opener(path, "rt", encoding="utf-8-sig", errors="replace", newline="") as handle:
         reader = csv.reader(handle)

@@ -25,7 +25,7 @@ import pyarrow.parquet as pq
 from costprism.errors import InputError, LedgerError, ValidationFailed
 from costprism.focus import clean_name
 from costprism.ingest.checks import Check
-from costprism.ingest.files import discover, record_lines, verify_gzip
+from costprism.ingest.files import COMPRESSED, TEXT_LINES, discover, record_lines, verify_gzip
 from costprism.ingest.findings import MAX_EXAMPLES, Finding, FindingReport
 from costprism.ingest.reader import ReadPlan, group_plans, null_literals, plan_read
 from costprism.ingest.scan import FileCounts, GroupScan, finding_rows, scan_group
@@ -46,6 +46,7 @@ class IngestOptions:
     force: bool = False
     memory_limit: str = "1GB"
     threads: int | None = None
+    input_format: str | None = None  # "focus" or a native format; None: from each header
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -62,6 +63,7 @@ class FileSummary:
     dataset: str
     focus_version: str
     rows: int
+    source_format: str = "focus"  # "focus" or the native format read
     rejected: int
 
 
@@ -103,7 +105,7 @@ def validate(
     """A dry run: every finding of an import, nothing stored."""
     with tempfile.TemporaryDirectory(prefix="costprism-validate-") as spill:
         connection = connect(options, Path(spill))
-        plans = [plan_read(f, connection) for f in discover(paths)]
+        plans = [plan_read(f, connection, options.input_format) for f in discover(paths)]
         run = _Run(
             plans=plans, connection=connection, options=options, ingest_id=0, spill=Path(spill)
         )
@@ -126,7 +128,7 @@ def ingest(
         connection = connect(options, spill)
         stagings: dict[str, Path] = {}
         try:
-            plans = [plan_read(f, connection) for f in files]
+            plans = [plan_read(f, connection, options.input_format) for f in files]
             run = _Run(
                 plans=plans,
                 connection=connection,
@@ -209,6 +211,7 @@ class _Run:
                 path=plan.file.name,
                 dataset=plan.dataset,
                 focus_version=plan.detection.version,
+                source_format=plan.native.name if plan.native else "focus",
                 rows=counts.rows - counts.rejected,
                 rejected=counts.rejected,
             )
@@ -417,7 +420,7 @@ def _scanned_verified(
 ) -> GroupScan:
     """Scan a group, with gzip files read to their end beside it (DuckDB misses a lost
     trailer)."""
-    compressed = [p.file.path for p in group if p.file.format == "csv.gz"]
+    compressed = [p.file.path for p in group if p.file.format in COMPRESSED]
     if not compressed:
         return scan_group(group, connection, path)
     with ThreadPoolExecutor(max_workers=1) as pool:
@@ -441,7 +444,7 @@ def _group_name(group: Sequence[ReadPlan]) -> str:
 
 def _lines(plan: ReadPlan, ordinals: list[int]) -> dict[int, int]:
     """File lines of data records; records can span lines inside quoted fields."""
-    if plan.file.format == "parquet":
+    if plan.file.format not in TEXT_LINES:
         return {o: plan.line_of(o) for o in ordinals}
     found = record_lines(plan.file.path, plan.file.format, ordinals)
     return {o: found.get(o, plan.line_of(o)) for o in ordinals}

@@ -22,7 +22,7 @@ from typing import Any
 import duckdb
 
 from costprism.ingest.checks import Check, literal, quote, typed_name, with_typed
-from costprism.ingest.reader import ReadPlan, fetch_all, relation_of, stream
+from costprism.ingest.reader import ReadPlan, fetch_all, plan_relation, stream
 
 FLAG_BITS = 62  # checks per BIGINT flag column (the sign bit stays clear)
 # Rows per row group of a scan's Parquet file: each writer thread buffers one row group of
@@ -105,7 +105,7 @@ def scan_group(
     typed = [f"{typed_name(c.spec)} AS {quote(c.spec.name)}" for c in plan.columns]
     extras = [f"CAST({quote(src)} AS VARCHAR) AS {quote(name)}" for name, src in plan.extras]
     select = [*typed, *extras, *flag_columns(plan.checks), f"filename AS {FILE_COLUMN}"]
-    relation = with_typed(plan.columns, relation_of([p.file for p in group], filename=True))
+    relation = with_typed(plan.columns, plan_relation(group, filename=True))
     target = literal(str(path))
     sql = (
         f"COPY (SELECT {', '.join(select)} FROM {relation}) TO {target} "
@@ -160,10 +160,10 @@ def finding_rows(
 def _finding_sql(plan: ReadPlan, checks: Sequence[Check], limit: int | None) -> str:
     flags = ", ".join(f"coalesce({c.condition}, false) AS _f{i}" for i, c in enumerate(checks))
     raw = ", ".join(
-        f"CAST({quote(n)} AS VARCHAR) AS {quote('_raw_' + n)}" for n in plan.file.header
+        f"CAST({plan.raw_column(n)} AS VARCHAR) AS {quote('_raw_' + n)}" for n in plan.file.header
     )
     any_flag = " OR ".join(f"_f{i}" for i in range(len(checks)))
-    relation = with_typed(plan.columns, relation_of([plan.file]))
+    relation = with_typed(plan.columns, plan_relation([plan]))
     return (
         f"SELECT * FROM (SELECT row_number() OVER () - 1 AS _ordinal, {flags}, {raw} "
         f"FROM {relation}) WHERE {any_flag} ORDER BY _ordinal"
