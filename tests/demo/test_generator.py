@@ -143,8 +143,15 @@ def test_service_subcategories_belong_to_their_category(
     assert all(SERVICE_SUBCATEGORY_PARENT[sub] == category for category, sub in pairs)
     per_service = (
         "SELECT ServiceName FROM focus GROUP BY 1 HAVING count(DISTINCT ServiceCategory) > 1"
+        " OR count(DISTINCT ServiceSubcategory) > 1"  # FOCUS: one of each per ServiceName
     )
     assert rows(focus_sql, per_service) == []
+
+
+def test_every_sku_has_a_meter(focus_sql: duckdb.DuckDBPyConnection) -> None:
+    """FOCUS: SkuMeter should not be null where SkuId is not (credits included)."""
+    assert count(focus_sql, "SkuId IS NOT NULL AND SkuMeter IS NULL") == 0
+    assert count(focus_sql, "ChargeCategory = 'Credit' AND SkuId IS NOT NULL") > 0
 
 
 def test_purchases_are_never_usage_based(focus_sql: duckdb.DuckDBPyConnection) -> None:

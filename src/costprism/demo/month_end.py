@@ -194,7 +194,8 @@ def _charge_rows(ctx: MonthContext, state: MonthState, usage_billed: FloatArray)
         row = _header(ctx, sub, account) | _service_columns(ctx, ch.service)
         row |= {"ChargeDescription": ch.description, "SkuId": ch.sku_code}
         if ch.kind == "credit":
-            credit = {"ChargeCategory": "Credit", "ChargeFrequency": "One-Time"}
+            credit = {"ChargeCategory": "Credit", "ChargeFrequency": "One-Time",
+                      "SkuMeter": "Credit"}  # fmt: skip
             rows.append(row | _costs(-amount, -amount) | credit)
             continue
         fee = {"ChargeCategory": "Purchase", "ChargeFrequency": "Recurring",
