@@ -45,6 +45,7 @@ class DemoSpec:
     end_month: date | None = None  # first day of the last month; default: last complete month
     rows_per_month: int = 50_000  # rows a month over all providers, ±10% from 2,000 up
     file_format: FileFormat = "csv"
+    providers: tuple[str, ...] = ()  # provider keys (aws, azure, gcp, skyglass) to write; () all
 
     def __post_init__(self) -> None:
         if self.seed < 0:
@@ -60,6 +61,9 @@ class DemoSpec:
             raise UserError(
                 f"demo end_month: {self.end_month.isoformat()} is not the first day of a month"
             )
+        known = [p.key for p in NORTHWIND.providers]
+        if unknown := [p for p in self.providers if p not in known]:
+            raise UserError(f"demo providers: {unknown} not among {known}")
         if self.file_format not in EXTENSIONS:
             raise UserError(
                 f"demo file_format: {self.file_format!r} is not one of {sorted(EXTENSIONS)}"
@@ -112,6 +116,8 @@ def generate(
     timeline = build_timeline(spec.months, spec.end_month)
     planned = plan_anomalies(NORTHWIND, timeline)
     models = [provider_model(NORTHWIND, i) for i in range(len(NORTHWIND.providers))]
+    if spec.providers:  # each provider draws from its own streams: its files stay the same
+        models = [m for m in models if m.info.key in spec.providers]
     catalogs = [build_catalog(m, spec.seed, spec.rows_per_month, timeline, planned) for m in models]
     total = sum(_expected_rows(m, c, timeline) for m, c in zip(models, catalogs, strict=True))
     days = days_for(timeline, spec.file_format)
@@ -140,7 +146,11 @@ def generate(
                 }
             )
     by_key = {m.info.key: m for m in models}
-    anomalies = tuple(_injected(p, by_key[p.plan.provider], timeline, impact) for p in planned)
+    anomalies = tuple(
+        _injected(p, by_key[p.plan.provider], timeline, impact)
+        for p in planned
+        if p.plan.provider in by_key
+    )
     _write_side_files(out, spec, timeline, entries, anomalies)
     files = tuple(out / str(e["path"]) for e in entries)
     return DemoResult(out=out, files=files, rows=done, anomalies=anomalies)
