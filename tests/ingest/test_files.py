@@ -63,7 +63,7 @@ def test_a_directory_without_data_files_is_refused(tmp_path: Path) -> None:
     with pytest.raises(InputError) as caught:
         discover([tmp_path])
     assert caught.value.code == "input.empty_directory"
-    assert ".csv, .csv.gz or .parquet" in str(caught.value)
+    assert ".csv, .csv.gz, .parquet or .jsonl" in str(caught.value)
 
 
 def test_formats_are_told_apart_by_content_not_name(tmp_path: Path) -> None:
@@ -146,3 +146,28 @@ def test_the_sample_header_is_read_whole(tmp_path: Path) -> None:
     found = open_input(table.write(tmp_path / "s.csv"))
     assert found.header == tuple(table.header)
     assert len(found.header) == 57
+
+
+def test_json_lines_are_told_apart_and_read_with_their_nested_types(tmp_path: Path) -> None:
+    lines = '{"cost": 1.5, "service": {"id": "A"}, "note": null}\n{"cost": 2, "note": "x"}\n'
+    plain = tmp_path / "export.json"
+    plain.write_text(lines)
+    packed = tmp_path / "export.jsonl.gz"
+    packed.write_bytes(gzip.compress(lines.encode()))
+
+    assert sniff_format(plain) == "jsonl"
+    assert sniff_format(packed) == "jsonl.gz"
+    read = open_input(packed)
+    assert read.header == ("cost", "service", "note")
+    # a key that is null in the first records reads as text, not DuckDB's JSON type
+    assert read.types == ("DOUBLE", "STRUCT(id VARCHAR)", "VARCHAR")
+
+
+@pytest.mark.parametrize("first", ['{"cost": 1.5', "{}"])
+def test_a_first_line_that_is_not_a_json_object_is_refused(first: str, tmp_path: Path) -> None:
+    path = tmp_path / "export.jsonl"
+    path.write_text(first + "\n")
+    with pytest.raises(InputError) as caught:
+        open_input(path)
+    assert caught.value.code == "input.bad_json"
+    assert str(caught.value).startswith(f"{path}:1")

@@ -27,9 +27,10 @@ FileFormat = Literal["csv", "csv.gz", "parquet", "jsonl", "jsonl.gz"]
 COMPRESSED: frozenset[FileFormat] = frozenset({"csv.gz", "jsonl.gz"})
 TEXT_LINES: frozenset[FileFormat] = frozenset({"csv", "csv.gz"})  # records may span lines
 
+# In a folder, these are data; a .json file there is more likely a manifest (AWS writes
+# one beside each CUR), so JSON lines are found by .jsonl/.ndjson, or named one by one.
 _SUFFIXES = (
-    ".csv", ".csv.gz", ".parquet", ".pq", ".json", ".jsonl", ".ndjson", ".json.gz",
-    ".jsonl.gz", ".ndjson.gz",
+    ".csv", ".csv.gz", ".parquet", ".pq", ".jsonl", ".ndjson", ".jsonl.gz", ".ndjson.gz",
 )  # fmt: skip
 _HEADER_BYTES = 1 << 20
 
@@ -136,8 +137,8 @@ def _expand(raw: str) -> list[Path]:
         files = [p for p in path.rglob("*") if p.is_file() and _is_data_file(p)]
         if not files:
             raise InputError(
-                f"{raw}: the directory holds no .csv, .parquet or .jsonl files "
-                "(gzip-compressed or not)",
+                f"{raw}: the directory holds no .csv, .csv.gz, .parquet or .jsonl files; "
+                "name a .json file itself to read it as JSON lines",
                 code="input.empty_directory",
             )
         return files
