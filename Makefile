@@ -63,6 +63,7 @@ test: lint types unit
 bench: install
 	$(BIN)/python bench/ingest.py
 	$(BIN)/python bench/query.py
+	$(BIN)/python bench/convert.py
 
 clean:
 	rm -rf $(VENV) $(DEMO_DATA) $(DEMO_HOME) bench/.work .pytest_cache .mypy_cache .ruff_cache
