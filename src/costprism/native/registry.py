@@ -6,10 +6,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from costprism.errors import InputError
-from costprism.native import aws
+from costprism.native import alibaba, aws
 from costprism.native.mapping import NativeFormat
 
-FORMATS: tuple[NativeFormat, ...] = (*aws.FORMATS,)
+FORMATS: tuple[NativeFormat, ...] = (*aws.FORMATS, *alibaba.FORMATS)
 FOCUS_FORMAT = "focus"
 
 
