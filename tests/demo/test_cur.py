@@ -253,3 +253,30 @@ def test_the_command(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert "CUR lines" in result.stdout
     assert header(out)[0] == "identity/LineItemId"
+
+
+def test_costprism_reads_it_back_to_the_focus_costs(
+    cur: CurResult, sql: duckdb.DuckDBPyConnection, tmp_path: Path
+) -> None:
+    """``costprism ingest`` detects the CUR (aws-cur) and gives back the demo's AWS costs."""
+    from costprism.ingest.pipeline import IngestOptions, ingest
+    from costprism.ledger import Ledger
+
+    ledger = Ledger.at_home(tmp_path / "home")
+    result = ingest([str(cur.path)], ledger, IngestOptions(source="cur"))
+    assert result.report.errors == 0
+    assert [f.source_format for f in result.files] == ["aws-cur"]
+    files, _ = ledger.costs.files()
+    read = sql.execute(
+        "SELECT BillingPeriodStart, sum(BilledCost)::DOUBLE, sum(EffectiveCost)::DOUBLE, "
+        f"count(*) FROM read_parquet({[str(f) for f in files]!r}) GROUP BY ALL ORDER BY 1"
+    ).fetchall()
+    demo = sql.execute(
+        "SELECT BillingPeriodStart, sum(BilledCost), sum(EffectiveCost) FROM focus "
+        "GROUP BY ALL ORDER BY 1"
+    ).fetchall()
+    assert [r[0] for r in read] == [r[0] for r in demo]
+    for (_, billed, effective, _), (_, demo_billed, demo_effective) in zip(read, demo, strict=True):
+        assert billed == pytest.approx(demo_billed, rel=1e-9, abs=1e-6)
+        assert effective == pytest.approx(demo_effective, rel=1e-9, abs=1e-6)
+    assert sum(r[3] for r in read) == cur.rows
