@@ -60,10 +60,12 @@ class Summary:
     peak_rss_mb: float
     tree_rss_mb: float
     loads: tuple[float, ...]
+    runs: tuple[float, ...]  # wall seconds of each run
 
     @classmethod
     def of(cls, runs: list[Run]) -> Summary:
         return cls(
+            runs=tuple(r.seconds for r in runs),
             seconds=statistics.median(r.seconds for r in runs),
             cpu_seconds=statistics.median(r.cpu_seconds for r in runs),
             peak_rss_mb=max(r.peak_rss_mb for r in runs),
@@ -73,8 +75,9 @@ class Summary:
 
     def line(self, name: str, rows: int) -> str:
         loads = ", ".join(f"{load:.1f}" for load in self.loads)
+        runs = ", ".join(f"{s:.1f}" for s in self.runs)
         return (
-            f"{name}: median {self.seconds:.1f} s, {rows / self.seconds:,.0f} rows/s, "
+            f"{name}: median {self.seconds:.1f} s ({runs}), {rows / self.seconds:,.0f} rows/s, "
             f"{self.cpu_seconds:.1f} CPU s, peak RSS {self.peak_rss_mb:,.0f} MB "
             f"(process tree {self.tree_rss_mb:,.0f} MB); load average after each run {loads}"
         )
@@ -277,6 +280,8 @@ def report(
             f"wall, {theirs.cpu_seconds / ours.cpu_seconds:.2f}× CPU (target ≥ 3×); "
             f"peak RSS {ours.tree_rss_mb:,.0f} MB against {theirs.tree_rss_mb:,.0f} MB"
         )
+        pairs = ", ".join(f"{t / o:.2f}×" for t, o in zip(theirs.runs, ours.runs, strict=True))
+        lines.append(f"speed ratio per repeat (the two ran back to back): {pairs}")
     else:
         lines.append(f"focus-converter: {why}; not measured")
     lines.append(
