@@ -22,11 +22,13 @@ import pyarrow as pa
 
 from costprism.errors import InputError
 from costprism.ledger import Ledger, LedgerTable
+from costprism.ledger.allocations import AllocationStore, AllocationVersion, allocation_schema
 from costprism.ledger.rollups import DAILY_SCHEMA, rollup_files
 
 EngineName = Literal["duckdb", "spark"]
 COSTS = "costs"
 DAILY = "costs_daily"
+ALLOCATIONS = "allocations"
 Sources = dict[str, tuple[Sequence[str], pa.Schema]]
 
 
@@ -39,6 +41,13 @@ class LedgerView:
     version: int | None
     engine: EngineName
     daily: ibis.Table | None = None
+    allocations: ibis.Table | None = None
+    allocation: AllocationVersion | None = None
+
+    @property
+    def dimensions(self) -> tuple[str, ...]:
+        """The allocation dimensions this view can group and filter by."""
+        return self.allocation.dimensions if self.allocation else ()
 
 
 def open_ledger(
@@ -47,21 +56,26 @@ def open_ledger(
     as_of: int | datetime | None = None,
     engine: EngineName = "duckdb",
     spark_session: Any = None,
+    rules_version: int | None = None,
 ) -> LedgerView:
     """The ``costs`` table of one ledger version (newest by default) on ``engine``, with
-    its daily rollup when a rollup of exactly that version is readable."""
+    its daily rollup when a rollup of exactly that version is readable, and the allocation
+    results of rule-set ``rules_version`` (the newest by default) when there are any."""
     files, version = ledger.costs.files(as_of)
     sources: Sources = {COSTS: (files, ledger.costs.current_schema(as_of))}
     daily = rollup_files(ledger, version)
     if daily is not None:
         sources[DAILY] = (daily, DAILY_SCHEMA)
+    allocation = AllocationStore(ledger.root).get(rules_version)
+    if allocation is not None:
+        sources[ALLOCATIONS] = (allocation.files, allocation_schema(allocation.dimensions))
     if engine == "spark":
         backend, tables = _spark(sources, spark_session)
     else:
         backend, tables = _duckdb(sources)
     return LedgerView(
         backend=backend, costs=tables[COSTS], daily=tables.get(DAILY), version=version,
-        engine=engine,
+        engine=engine, allocations=tables.get(ALLOCATIONS), allocation=allocation,
     )  # fmt: skip
 
 

@@ -90,6 +90,8 @@ def dimension(costs: ir.Table, name: str) -> ir.Value:
         raise QueryError(f"column {name!r} has a NUL character", code="query.unknown_column")
     if name.startswith("tag:"):
         return tag_value(costs, name[len("tag:") :])
+    if name not in costs.columns and f"x_{name}" in costs.columns:
+        return costs[f"x_{name}"]  # an allocation dimension by its own name: team → x_team
     _known(costs, name)
     return costs[name]
 

@@ -19,6 +19,7 @@ from collections.abc import Sequence
 
 import ibis.expr.types as ir
 
+from costprism.engine.allocation import allocated_costs
 from costprism.engine.backends import LedgerView
 from costprism.engine.filters import Filter
 from costprism.engine.query import CostQuery, restrict
@@ -29,7 +30,10 @@ TAG_PREFIX = "tag:"
 
 
 def cost_source(view: LedgerView, query: CostQuery, scope: Sequence[Filter] = ()) -> ir.Table:
-    """The rollup when it holds every column ``query`` and ``scope`` use, else ``costs``."""
+    """The rollup when it holds every column ``query`` and ``scope`` use, else ``costs``
+    (joined to the allocation results when they use an allocation dimension)."""
+    if uses_dimensions(view, referenced_columns(query, scope)):
+        return allocated_costs(view)
     daily = view.daily
     if daily is None:
         return view.costs
@@ -41,6 +45,19 @@ def referenced_columns(query: CostQuery, scope: Sequence[Filter] = ()) -> set[st
     """The ledger columns a query reads to group and filter (``tag:KEY`` reads ``Tags``)."""
     names = [*query.group_by, *(f.column for f in (*scope, *query.filters))]
     return {TAGS if name.startswith(TAG_PREFIX) else name for name in names}
+
+
+def uses_dimensions(view: LedgerView, names: set[str]) -> bool:
+    """Whether any of ``names`` is one of the view's allocation dimensions."""
+    dimensions = set(view.dimensions)
+    return any(name in dimensions or name.removeprefix("x_") in dimensions for name in names)
+
+
+def row_source(view: LedgerView, filters: Sequence[Filter]) -> ir.Table:
+    """The ledger rows, allocated when ``filters`` use an allocation dimension (drill-downs
+    and exports read single rows, never the rollup)."""
+    names = {f.column for f in filters}
+    return allocated_costs(view) if uses_dimensions(view, names) else view.costs
 
 
 def scoped_rows(view: LedgerView, scope: Sequence[Filter] = ()) -> ir.Table:

@@ -1,0 +1,166 @@
+"""Allocation results: one immutable folder per rule-set version, beside the ledger.
+
+``<ledger>/allocations/v000001/`` holds the narrow table of that version as Parquet files
+(``x_RowId``, ``BillingPeriodStart``, ``BillingCurrency``, one ``x_<dimension>`` column
+each, ``x_Rule``, ``x_Shared``, ``x_Share``), the rules text it was computed from
+(``rules.yaml``) and ``version.json`` (dimensions, digest, the ``costs`` version it
+allocated, the first billing period it recomputed, when). A version is written to a
+scratch folder and renamed into place, so readers see a whole version or none; earlier
+versions stay readable until removed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+
+from costprism.errors import InputError
+
+FOLDER = "allocations"
+_PREFIX = "v"
+SHARE_TYPE = pa.decimal128(38, 12)
+
+
+def allocation_schema(dimensions: Sequence[str]) -> pa.Schema:
+    """The narrow table's schema for these dimensions."""
+    return pa.schema(
+        [
+            pa.field("x_RowId", pa.int64()),
+            pa.field("BillingPeriodStart", pa.timestamp("us", tz="UTC")),
+            pa.field("BillingCurrency", pa.string()),
+            *(pa.field(f"x_{d}", pa.string()) for d in dimensions),
+            pa.field("x_Rule", pa.string()),
+            pa.field("x_Shared", pa.string()),
+            pa.field("x_Share", SHARE_TYPE),
+        ]
+    )
+
+
+@dataclass(frozen=True, kw_only=True)
+class AllocationVersion:
+    """One stored rule-set version."""
+
+    version: int
+    path: Path
+    dimensions: tuple[str, ...]
+    digest: str
+    costs_version: int | None
+    recomputed_from: str | None
+    created: str
+    rows: int
+
+    @property
+    def files(self) -> list[str]:
+        return sorted(str(p) for p in self.path.glob("*.parquet"))
+
+    @property
+    def rules_text(self) -> str:
+        return (self.path / "rules.yaml").read_text(encoding="utf-8")
+
+    def record(self) -> dict[str, Any]:
+        return {
+            "rules_version": self.version,
+            "dimensions": list(self.dimensions),
+            "digest": self.digest,
+            "costs_version": self.costs_version,
+            "recomputed_from": self.recomputed_from,
+            "created": self.created,
+            "rows": self.rows,
+        }
+
+
+class AllocationStore:
+    """The rule-set versions under ``<ledger>/allocations``."""
+
+    def __init__(self, ledger_root: Path) -> None:
+        self.root = ledger_root / FOLDER
+
+    def versions(self) -> list[AllocationVersion]:
+        if not self.root.is_dir():
+            return []
+        found = [self._read(p) for p in self.root.iterdir() if _is_version(p)]
+        return sorted(found, key=lambda v: v.version)
+
+    def latest(self) -> AllocationVersion | None:
+        versions = self.versions()
+        return versions[-1] if versions else None
+
+    def get(self, version: int | None) -> AllocationVersion | None:
+        """A stored version (the newest for None); a clear error for one that isn't there."""
+        if version is None:
+            return self.latest()
+        for stored in self.versions():
+            if stored.version == version:
+                return stored
+        known = ", ".join(str(v.version) for v in self.versions()) or "none yet"
+        raise InputError(
+            f"rules version {version} does not exist (versions: {known}); "
+            "see costprism rules versions",
+            code="rules.unknown_version",
+        )
+
+    def scratch(self) -> Path:
+        """An empty folder to write the next version into (under the write lock)."""
+        folder = self.root / "_next"
+        shutil.rmtree(folder, ignore_errors=True)
+        folder.mkdir(parents=True)
+        return folder
+
+    def publish(
+        self,
+        scratch: Path,
+        *,
+        rules_text: str,
+        dimensions: Sequence[str],
+        digest: str,
+        costs_version: int | None,
+        recomputed_from: str | None,
+        rows: int,
+    ) -> AllocationVersion:
+        """Make the scratch folder the next version, atomically."""
+        latest = self.latest()
+        version = (latest.version if latest else 0) + 1
+        (scratch / "rules.yaml").write_text(rules_text, encoding="utf-8")
+        meta = {
+            "version": version,
+            "dimensions": list(dimensions),
+            "digest": digest,
+            "costs_version": costs_version,
+            "recomputed_from": recomputed_from,
+            "created": datetime.now(UTC).isoformat(timespec="seconds"),
+            "rows": rows,
+        }
+        (scratch / "version.json").write_text(json.dumps(meta, indent=2), encoding="utf-8")
+        target = self.root / f"{_PREFIX}{version:06d}"
+        os.replace(scratch, target)
+        return self._read(target)
+
+    def _read(self, path: Path) -> AllocationVersion:
+        meta = json.loads((path / "version.json").read_text(encoding="utf-8"))
+        return AllocationVersion(
+            version=int(meta["version"]),
+            path=path,
+            dimensions=tuple(meta["dimensions"]),
+            digest=str(meta["digest"]),
+            costs_version=meta["costs_version"],
+            recomputed_from=meta["recomputed_from"],
+            created=str(meta["created"]),
+            rows=int(meta["rows"]),
+        )
+
+
+def _is_version(path: Path) -> bool:
+    return (
+        path.is_dir()
+        and path.name.startswith(_PREFIX)
+        and path.name[1:].isdigit()
+        and (path / "version.json").is_file()
+    )
