@@ -33,7 +33,7 @@ from costprism.ingest.checks import literal, parse_decimal, parse_timestamp, quo
 
 FOCUS_VERSION = "1.2"
 _REFERENCE = re.compile(r"`([^`]+)`")
-_UNSAFE = re.compile(r"[^0-9A-Za-z_]+")
+_UNSAFE = re.compile(r"[^\w]+")  # Unicode letters and digits stay (财务单元)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -248,8 +248,8 @@ def mapping_table(native: NativeFormat) -> str:
         else ""
     )
     lines.append(
-        "| `x_<name>` | every other column | kept as text; characters other than letters, "
-        "digits and `_` become `_` |"
+        "| `x_<name>` | every other column | kept as text; characters other than letters "
+        "(any script), digits and `_` become `_` |"
     )
     return "\n".join(line for line in lines if line)
 
