@@ -559,8 +559,7 @@ CHINESE_FORMAT = NativeFormat(
         "Invoice Discount, 优惠券抵扣 = Deducted By Coupons, 实例标签 = Instance Tag.",
         "Values are matched in either language: 预付费 / 包年包月 = Subscription, 退款 = "
         "Refund, 调账 = Adjustment.",
-        "Columns no rule reads keep Chinese names, which the `x_` naming cannot spell: "
-        "they become `x_`, `x__2`, … in header order.",
+        "Columns no rule reads keep their Chinese names: 财务单元 → `x_财务单元`.",
     ),
 )
 
