@@ -1,0 +1,133 @@
+"""Applying rule sets to a real ledger: versions, --from, reading dimensions like FOCUS
+columns (group-by, filters, scopes), and explaining a row."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from costprism.allocation.rules import parse_rules
+from costprism.capabilities.allocation import (
+    allocation_totals,
+    apply_rules,
+    explain_row,
+    rule_versions,
+)
+from costprism.capabilities.reporting import cost_report
+from costprism.engine.backends import open_ledger
+from costprism.engine.filters import parse_filters
+from costprism.engine.query import CostQuery
+from costprism.errors import InputError
+from costprism.ingest.pipeline import IngestOptions, ingest
+from costprism.ledger import Ledger
+from tests.allocation.test_rules import EXAMPLE
+from tests.conftest import SAMPLE_1000, SYNTHETIC_10K
+
+# Owners in the synthetic sample are team-data, team-platform …; the 1.0 sample has none.
+SEPTEMBER_ONLY = """\
+dimensions: [team, cost_center]
+rules:
+  - name: everything
+    match: {ChargeCategory: [Usage, Tax, Purchase, Credit, Adjustment]}
+    set: {team: everyone, cost_center: CC-1}
+"""
+
+
+@pytest.fixture
+def ledger(tmp_path: Path) -> Ledger:
+    ledger = Ledger.at_home(tmp_path / "home")
+    ingest([SYNTHETIC_10K], ledger, IngestOptions(source="synthetic"))  # 2026-05
+    ingest([SAMPLE_1000], ledger, IngestOptions(source="sample"))  # 2024-09 and 2024-10
+    return ledger
+
+
+def _totals(
+    ledger: Ledger, by: str, *, where: str = "", scope: str = "", version: int | None = None
+) -> dict[tuple[str, str], Decimal]:
+    filters = parse_filters([where] if where else [])
+    query = CostQuery(group_by=(by,), granularity="total", filters=filters)
+    view = open_ledger(ledger, rules_version=version)
+    report = cost_report(view, query, parse_filters([scope] if scope else []))
+    return {(row[by], row["BillingCurrency"]): row["EffectiveCost"] for row in report.rows}
+
+
+def test_applied_dimensions_group_filter_and_scope_like_focus_columns(ledger: Ledger) -> None:
+    result = apply_rules(ledger, parse_rules(EXAMPLE))
+    assert result.version.version == 1
+    assert result.version.dimensions == ("team", "cost_center")
+
+    by_team = _totals(ledger, "team")
+    by_provider = _totals(ledger, "ProviderName")
+    for currency in {c for _, c in by_team}:
+        allocated = sum(v for (_, c), v in by_team.items() if c == currency)
+        ledger_total = sum(v for (_, c), v in by_provider.items() if c == currency)
+        assert abs(allocated - ledger_total) < Decimal("0.005")
+    assert {t for t, _ in by_team} >= {"data", "payments", "sandbox", "(unallocated)"}
+    assert "platform" not in {t for t, _ in by_team}  # the fixed step passed platform on
+
+    only = _totals(ledger, "team", where="team=data")
+    assert set(only) == {k for k in by_team if k[0] == "data"}
+    scoped = _totals(ledger, "ServiceName", scope="x_team=data")
+    assert sum(scoped.values()) == pytest.approx(sum(only.values()))
+    rows = result.totals
+    assert all(r["allocated"] + r["unallocated"] == r["total"] for r in rows)
+
+
+def test_a_new_version_from_a_period_keeps_the_months_before(ledger: Ledger) -> None:
+    apply_rules(ledger, parse_rules(SEPTEMBER_ONLY))
+    first = _totals(ledger, "team")
+    assert {t for t, _ in first} == {"everyone"}
+
+    apply_rules(ledger, parse_rules(EXAMPLE), from_period=date(2026, 5, 1))
+    assert [v.version for v in rule_versions(ledger)] == [1, 2]
+    assert rule_versions(ledger)[1].recomputed_from == "2026-05-01"
+    query = CostQuery(group_by=("team", "ProviderName"), granularity="billing-period")
+    rows = cost_report(open_ledger(ledger), query).rows
+    for row in rows:
+        if row["period"] < date(2026, 1, 1):
+            assert row["team"] == "everyone"  # 2024 months kept version 1's results
+        else:
+            assert row["team"] != "everyone"  # 2026-05 recomputed under the example
+    old = _totals(ledger, "team", version=1)
+    assert {t for t, _ in old} == {"everyone"}  # version 1 stays readable
+
+
+def test_from_needs_an_earlier_version(ledger: Ledger) -> None:
+    with pytest.raises(InputError, match="earlier rules version") as caught:
+        apply_rules(ledger, parse_rules(EXAMPLE), from_period=date(2026, 5, 1))
+    assert caught.value.code == "rules.no_previous"
+    with pytest.raises(InputError, match="rules version 7 does not exist"):
+        open_ledger(ledger, rules_version=7)
+
+
+def test_explain_says_which_rule_placed_a_row_and_why_earlier_ones_did_not(ledger: Ledger) -> None:
+    apply_rules(ledger, parse_rules(EXAMPLE))
+    view = open_ledger(ledger)
+    costs = view.costs
+    tagged = costs.filter(
+        (costs["SubAccountName"] == "data-analytics") & (costs["ChargeCategory"] == "Usage")
+    )
+    row_id = int(tagged.select("x_RowId").limit(1).to_pyarrow().column(0)[0].as_py())
+    explained = explain_row(ledger, row_id)
+    names = [v.name for v in explained.verdicts]
+    assert names[-1] in ("data by tag", "platform accounts", "sandbox accounts")
+    first = explained.verdicts[0]
+    assert first.name == "payments by tag"
+    assert not first.matched
+    assert first.conditions[0]["condition"].startswith("tag:Owner in (")
+    assert sum(p["x_Share"] for p in explained.parts) == 1
+    assert explained.record()["x_RowId"] == row_id
+
+    with pytest.raises(InputError, match="not in the ledger"):
+        explain_row(ledger, row_id, scope=parse_filters(["SubAccountName=nobody"]))
+
+
+def test_totals_split_allocated_and_unallocated_per_currency(ledger: Ledger) -> None:
+    assert allocation_totals(ledger) == []
+    apply_rules(ledger, parse_rules(EXAMPLE))
+    (usd,) = [r for r in allocation_totals(ledger) if r["BillingCurrency"] == "USD"]
+    assert usd["allocated"] > 0
+    assert usd["unallocated"] > 0
