@@ -6,10 +6,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from costprism.errors import InputError
-from costprism.native import alibaba, aws, oracle
+from costprism.native import alibaba, aws, gcp, oracle
 from costprism.native.mapping import NativeFormat
 
-FORMATS: tuple[NativeFormat, ...] = (*aws.FORMATS, *alibaba.FORMATS, *oracle.FORMATS)
+FORMATS: tuple[NativeFormat, ...] = (
+    *aws.FORMATS,
+    *alibaba.FORMATS,
+    *gcp.FORMATS,
+    *oracle.FORMATS,
+)
 FOCUS_FORMAT = "focus"
 
 
