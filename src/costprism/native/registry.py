@@ -6,11 +6,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from costprism.errors import InputError
-from costprism.native import alibaba, aws, gcp, oracle
+from costprism.native import alibaba, aws, azure, gcp, oracle
 from costprism.native.mapping import NativeFormat
 
 FORMATS: tuple[NativeFormat, ...] = (
     *aws.FORMATS,
+    *azure.FORMATS,
     *alibaba.FORMATS,
     *gcp.FORMATS,
     *oracle.FORMATS,
