@@ -216,7 +216,8 @@ def plan_relation(plans: Sequence[ReadPlan], *, filename: bool = False) -> str:
     native = plans[0].native
     if native is None:
         return relation
-    return native_relation(native, plans[0].file.header, relation, filename=filename).sql
+    file = plans[0].file
+    return native_relation(native, file.header, relation, filename=filename, types=file.types).sql
 
 
 def _native_plan(
@@ -226,7 +227,7 @@ def _native_plan(
     FOCUS file's (a failure names the source columns), numbers and times the mapping reads
     are checked where they stand in the source, other source columns are kept as ``x_``."""
     _refuse_bad_source_header(file, native)
-    mapped = native_relation(native, file.header, relation_of([file]))
+    mapped = native_relation(native, file.header, relation_of([file]), types=file.types)
     detection = detect_header(mapped.columns)
     described = connection.execute(f"DESCRIBE SELECT * FROM {mapped.sql}").fetchall()
     types = {str(row[0]): str(row[1]) for row in described}

@@ -727,6 +727,7 @@ _NOTES = (
 
 FLAT = NativeFormat(
     name="gcp-billing-flat",
+    keep=frozenset({"credits"}),  # its breakdown by credit type stays readable as x_credits
     provider="Google Cloud",
     title="Google Cloud billing export, flattened (CSV with dotted column names)",
     required=(
@@ -751,6 +752,7 @@ FLAT = NativeFormat(
 
 NESTED = NativeFormat(
     name="gcp-billing",
+    keep=frozenset({"credits"}),  # its breakdown by credit type stays readable as x_credits
     provider="Google Cloud",
     title="Google Cloud billing export (newline-delimited JSON or Parquet, nested)",
     required=(

@@ -68,6 +68,7 @@ class NativeFormat:
     numbers: frozenset[str] = frozenset()
     times: Mapping[str, tuple[str, ...]] = field(default_factory=lambda: MappingProxyType({}))
     notes: tuple[str, ...] = ()
+    keep: frozenset[str] = frozenset()  # source columns kept as x_ although a rule reads them
 
     def __post_init__(self) -> None:
         known = {spec.name for spec in columns_for(FOCUS_VERSION)}
@@ -120,9 +121,17 @@ def extension_name(header_name: str) -> str:
 
 
 def native_relation(
-    native: NativeFormat, header: Sequence[str], relation: str, *, filename: bool = False
+    native: NativeFormat,
+    header: Sequence[str],
+    relation: str,
+    *,
+    filename: bool = False,
+    types: Sequence[str] = (),
 ) -> NativeRelation:
-    """``relation`` (the file as read, columns named as ``header``) as FOCUS 1.2 columns."""
+    """``relation`` (the file as read, columns named as ``header``) as FOCUS 1.2 columns.
+    ``types`` (DuckDB types per header column, for JSON lines) makes nested values read
+    as JSON text where they are kept or quoted."""
+    nested = {h for h, t in zip(header, types, strict=False) if _is_nested(t)}
     by_fold = {name.casefold(): name for name in header}
     prefixed = {
         rule.column: [h for h in header if rule.prefix and h.startswith(rule.prefix)]
@@ -133,7 +142,11 @@ def native_relation(
     source_select = [_source_column(native, name, actual[name], by_fold) for name in referenced]
     already = {h for h in actual.values() if h}
     source_select += [quote(h) for hs in prefixed.values() for h in hs if h not in already]
-    source_select += [f"CAST({quote(h)} AS VARCHAR) AS {quote(raw_name(h))}" for h in header]
+    source_select += [
+        f"CAST({'to_json(' + quote(h) + ')' if h in nested else quote(h)} AS VARCHAR) "
+        f"AS {quote(raw_name(h))}"
+        for h in header
+    ]
     numbers = [actual[n] for n in referenced if n in native.numbers and actual[n]]
     times = [actual[n] for n in referenced if n in native.times and actual[n]]
     rules = {rule.column: rule for rule in native.rules}
@@ -144,7 +157,9 @@ def native_relation(
     ]
     read = {h for name in referenced if (h := actual[name])}
     read |= {h for names in prefixed.values() for h in names}
-    extras = _extras([h for h in header if h not in read], set(focus_columns))
+    kept = {name.casefold() for name in native.keep}
+    unread = [h for h in header if h not in read or h.casefold() in kept]
+    extras = _extras(unread, set(focus_columns))
     passed = [quote(raw_name(h)) for h in header]
     passed += [
         f"({quote(raw_name(h))} IS NOT NULL AND {quote(_canonical(h, actual))} IS NULL) "
@@ -172,6 +187,10 @@ def native_relation(
         time_columns=tuple(h for h in times if h is not None),
         sources=MappingProxyType(sources),
     )
+
+
+def _is_nested(kind: str) -> bool:
+    return kind.startswith(("STRUCT", "MAP")) or kind.endswith("]")
 
 
 def _canonical(header_name: str, actual: Mapping[str, str | None]) -> str:
