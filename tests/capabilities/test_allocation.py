@@ -131,3 +131,27 @@ def test_totals_split_allocated_and_unallocated_per_currency(ledger: Ledger) -> 
     (usd,) = [r for r in allocation_totals(ledger) if r["BillingCurrency"] == "USD"]
     assert usd["allocated"] > 0
     assert usd["unallocated"] > 0
+
+
+def test_the_allocated_rollup_answers_as_the_allocated_ledger_does(ledger: Ledger) -> None:
+    from costprism.engine.allocation import allocated_costs
+    from costprism.engine.query import cost_expression
+    from costprism.engine.rollups import cost_source
+
+    apply_rules(ledger, parse_rules(EXAMPLE))
+    view = open_ledger(ledger)
+    assert view.allocated_daily is not None
+    query = CostQuery(
+        group_by=("team", "cost_center", "ServiceName", "tag:Environment"), granularity="day"
+    )
+    assert cost_source(view, query) is view.allocated_daily
+    keys = [*query.keys]
+
+    def answer(table: object) -> list[tuple[object, ...]]:
+        rows = cost_expression(table, query).to_pyarrow().to_pylist()  # type: ignore[arg-type]
+        return sorted((*(str(r[k]) for k in keys), round(r["EffectiveCost"], 6)) for r in rows)
+
+    assert answer(view.allocated_daily) == answer(allocated_costs(view))
+    # a column the rollup lacks reads the allocated ledger itself
+    by_resource = CostQuery(group_by=("team", "ResourceId"))
+    assert cost_source(view, by_resource) is not view.allocated_daily

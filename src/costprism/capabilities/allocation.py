@@ -31,7 +31,8 @@ from costprism.engine.filters import Filter
 from costprism.engine.query import restrict
 from costprism.errors import InputError
 from costprism.ledger import Ledger
-from costprism.ledger.allocations import AllocationStore, AllocationVersion
+from costprism.ledger.allocations import DAILY, AllocationStore, AllocationVersion
+from costprism.ledger.rollups import write_allocated_daily
 
 PART_FILE = "part-0.parquet"
 KEPT_FILE = "part-kept.parquet"
@@ -68,6 +69,13 @@ def apply_rules(ledger: Ledger, rules: RuleSet, *, from_period: date | None = No
         if previous is not None and start is not None and previous.files:
             _keep_earlier(view.backend, previous, rules, start, scratch)
         rows = _count(view.backend, scratch)
+        costs_files, _ = ledger.costs.files(view.version)
+        parts = sorted(str(f) for f in scratch.glob("*.parquet"))
+        if costs_files and parts:
+            (scratch / DAILY).mkdir()
+            write_allocated_daily(
+                view.backend.con, costs_files, parts, rules.dimensions, scratch / DAILY / PART_FILE
+            )
         version = store.publish(
             scratch,
             rules_text=rules.text,

@@ -23,12 +23,13 @@ import pyarrow as pa
 from costprism.errors import InputError
 from costprism.ledger import Ledger, LedgerTable
 from costprism.ledger.allocations import AllocationStore, AllocationVersion, allocation_schema
-from costprism.ledger.rollups import DAILY_SCHEMA, rollup_files
+from costprism.ledger.rollups import DAILY_SCHEMA, allocated_daily_schema, rollup_files
 
 EngineName = Literal["duckdb", "spark"]
 COSTS = "costs"
 DAILY = "costs_daily"
 ALLOCATIONS = "allocations"
+ALLOCATED_DAILY = "allocated_daily"
 Sources = dict[str, tuple[Sequence[str], pa.Schema]]
 
 
@@ -43,6 +44,7 @@ class LedgerView:
     daily: ibis.Table | None = None
     allocations: ibis.Table | None = None
     allocation: AllocationVersion | None = None
+    allocated_daily: ibis.Table | None = None  # the allocation's rollup, if of this version
 
     @property
     def dimensions(self) -> tuple[str, ...]:
@@ -69,6 +71,9 @@ def open_ledger(
     allocation = AllocationStore(ledger.root).get(rules_version)
     if allocation is not None:
         sources[ALLOCATIONS] = (allocation.files, allocation_schema(allocation.dimensions))
+        if allocation.costs_version == version and allocation.daily_files:
+            schema = allocated_daily_schema(allocation.dimensions)
+            sources[ALLOCATED_DAILY] = (allocation.daily_files, schema)
     if engine == "spark":
         backend, tables = _spark(sources, spark_session)
     else:
@@ -76,6 +81,7 @@ def open_ledger(
     return LedgerView(
         backend=backend, costs=tables[COSTS], daily=tables.get(DAILY), version=version,
         engine=engine, allocations=tables.get(ALLOCATIONS), allocation=allocation,
+        allocated_daily=tables.get(ALLOCATED_DAILY),
     )  # fmt: skip
 
 

@@ -32,7 +32,11 @@ TAG_PREFIX = "tag:"
 def cost_source(view: LedgerView, query: CostQuery, scope: Sequence[Filter] = ()) -> ir.Table:
     """The rollup when it holds every column ``query`` and ``scope`` use, else ``costs``
     (joined to the allocation results when they use an allocation dimension)."""
-    if uses_dimensions(view, referenced_columns(query, scope)):
+    referenced = referenced_columns(query, scope)
+    if uses_dimensions(view, referenced):
+        daily = view.allocated_daily
+        if daily is not None and {_column(daily, n) for n in referenced} <= set(daily.columns):
+            return daily
         return allocated_costs(view)
     daily = view.daily
     if daily is None:
@@ -69,3 +73,8 @@ def scoped_rows(view: LedgerView, scope: Sequence[Filter] = ()) -> ir.Table:
 def row_count(rows: ir.Table) -> ir.IntegerScalar:
     """How many ledger rows ``rows`` stands for (a rollup row counts ``x_Rows`` of them)."""
     return rows[ROW_COUNT].sum() if ROW_COUNT in rows.columns else rows.count()
+
+
+def _column(table: ir.Table, name: str) -> str:
+    """The column a query name reads (a dimension ``team`` is ``x_team``)."""
+    return f"x_{name}" if name not in table.columns and f"x_{name}" in table.columns else name

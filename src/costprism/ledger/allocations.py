@@ -25,6 +25,7 @@ import pyarrow as pa
 from costprism.errors import InputError
 
 FOLDER = "allocations"
+DAILY = "daily"
 _PREFIX = "v"
 SHARE_TYPE = pa.decimal128(38, 12)
 
@@ -59,7 +60,13 @@ class AllocationVersion:
 
     @property
     def files(self) -> list[str]:
+        """The narrow table's Parquet files."""
         return sorted(str(p) for p in self.path.glob("*.parquet"))
+
+    @property
+    def daily_files(self) -> list[str]:
+        """The allocated daily rollup's Parquet files (of ``costs_version``)."""
+        return sorted(str(p) for p in (self.path / DAILY).glob("*.parquet"))
 
     @property
     def rules_text(self) -> str:

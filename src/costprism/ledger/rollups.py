@@ -260,3 +260,48 @@ def _decimal(measure: str) -> str:
 
 def _literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
+
+
+def write_allocated_daily(
+    connection: duckdb.DuckDBPyConnection,
+    costs_files: Sequence[str],
+    part_files: Sequence[str],
+    dimensions: Sequence[str],
+    target: Path,
+) -> int:
+    """The daily rollup of the allocated ledger: ``costs`` joined to an allocation's parts,
+    summed by day × :data:`DIMENSIONS` × the allocation dimensions (``x_<name>``), each cost
+    times the part's share (a row the allocation has not seen counts in full, unallocated).
+    One ``GROUP BY`` in DuckDB into ``target``; returns the rows written."""
+    columns = [f"x_{d}" for d in dimensions]
+    unallocated = _literal("(unallocated)")
+    costs = f"read_parquet([{', '.join(map(_literal, costs_files))}], union_by_name = true)"
+    parts = f"read_parquet([{', '.join(map(_literal, part_files))}])"
+    picked = ", ".join(f"coalesce(a.{c}, {unallocated}) AS {c}" for c in columns)
+    joined = (
+        f"SELECT c.*, {picked}{', ' if picked else ''}coalesce(a.x_Share, 1) AS x_Share "
+        f"FROM {costs} c LEFT JOIN {parts} a ON c.x_RowId = a.x_RowId"
+    )
+    day = f"timezone('UTC', date_trunc('day', timezone('UTC', {DAY_COLUMN}))) AS {DAY_COLUMN}"
+    sums = [f"CAST(sum({m} * x_Share) AS {_decimal(m)}) AS {m}" for m in MEASURES.values()]
+    keys = [*DIMENSIONS, *columns]
+    grouped = (
+        f"SELECT {', '.join([day, *keys, *sums, f'count(*) AS {ROW_COUNT}'])} "
+        f"FROM ({joined}) GROUP BY ALL"
+    )
+    normalized = [_normalized_tags() if d == TAGS else d for d in DIMENSIONS]
+    resummed = [f"CAST(sum({m}) AS {_decimal(m)}) AS {m}" for m in MEASURES.values()]
+    rows = f"CAST(sum({ROW_COUNT}) AS BIGINT) AS {ROW_COUNT}"
+    select = ", ".join([DAY_COLUMN, *normalized, *columns, *resummed, rows])
+    query = f"SELECT {select} FROM ({grouped}) GROUP BY ALL"
+    sql = f"COPY ({query}) TO {_literal(str(target))} (FORMAT parquet)"
+    written = connection.execute(sql).fetchone()
+    return int(written[0]) if written else 0
+
+
+def allocated_daily_schema(dimensions: Sequence[str]) -> pa.Schema:
+    """The schema of :func:`write_allocated_daily`'s rows."""
+    fields = [*DAILY_SCHEMA]
+    position = fields.index(DAILY_SCHEMA.field(MEASURES["billed"]))
+    extra = [pa.field(f"x_{d}", pa.string()) for d in dimensions]
+    return pa.schema(fields[:position] + extra + fields[position:])
