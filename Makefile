@@ -6,7 +6,7 @@ DEMO_DATA ?= demo-data
 DEMO_HOME ?= .costprism-demo
 DEMO_ROWS ?= 300000
 
-.PHONY: demo test install system-deps lint types unit conformance bench clean
+.PHONY: demo test install system-deps validator lint types unit conformance bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +29,26 @@ system-deps:
 		echo "installing Chromium for the browser tests"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
 
+# The FinOps Foundation's FOCUS validator (PyPI focus-validator), which the tests run on
+# CostPrism's exports, in its own venv: it needs Python 3.12 or newer (on 3.11 pip picks an
+# obsolete 1.0.0), and its pins conflict with ours. FV_PYENV picks pyenv's 3.12 where
+# python3.12 is a pyenv shim; a python3.12 on PATH ignores it.
+FV_PYTHON ?= python3.12
+FV_PYENV ?= 3.12.1
+FV_VENV := .venv-fv
+FV_REQUIREMENTS := tests/focus-validator-requirements.txt
+
+$(FV_VENV)/.installed: $(FV_REQUIREMENTS)
+	@command -v $(FV_PYTHON) >/dev/null 2>&1 || { \
+		echo "make validator needs $(FV_PYTHON) (Python 3.12+), e.g. from pyenv or apt"; exit 1; }
+	rm -rf $(FV_VENV)
+	PYENV_VERSION=$(FV_PYENV) $(FV_PYTHON) -m venv $(FV_VENV)
+	$(FV_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(FV_VENV)/bin/python -m pip install --quiet -r $(FV_REQUIREMENTS)
+	touch $@
+
+validator: $(FV_VENV)/.installed
+
 demo: install
 	$(BIN)/costprism demo generate --out $(DEMO_DATA) --months 13 --seed 7 --rows-per-month $(DEMO_ROWS)
 	$(BIN)/costprism ingest $(DEMO_DATA)/focus --source demo --home $(DEMO_HOME)
@@ -47,7 +67,7 @@ types: install
 # The suite runs against a throwaway PostgreSQL cluster (.ci/postgres), stopped and deleted
 # after pytest whatever pytest did; no cluster, no test run. pytest exits 5 when it collects
 # no tests: that must fail, like any other non-zero code.
-unit: install system-deps
+unit: install system-deps validator
 	@pgdir=$$(mktemp -d "$${TMPDIR:-/tmp}/costprism-postgres.XXXXXX") || exit 1; \
 	trap '.ci/postgres stop "$$pgdir"' EXIT; trap 'exit 130' INT; trap 'exit 143' TERM; \
 	url=$$(.ci/postgres start "$$pgdir") || { echo "PostgreSQL did not start: no test run"; exit 1; }; \
@@ -66,4 +86,4 @@ bench: install
 	$(BIN)/python bench/convert.py
 
 clean:
-	rm -rf $(VENV) $(DEMO_DATA) $(DEMO_HOME) bench/.work .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(FV_VENV) $(DEMO_DATA) $(DEMO_HOME) bench/.work .pytest_cache .mypy_cache .ruff_cache

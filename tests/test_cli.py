@@ -249,3 +249,56 @@ def test_ingest_rollup_rebuild_and_vacuum(tmp_path: Path, focus_data: Path) -> N
 def test_rollup_rebuild_of_an_empty_home(tmp_path: Path) -> None:
     assert "the ledger is empty" in ok(run_cli("rollup", "rebuild", home=tmp_path / "fresh"))
     assert not (tmp_path / "fresh" / "ledger").exists()
+
+
+def test_export_writes_focus_and_refuses_to_overwrite(cli_home: Path, tmp_path: Path) -> None:
+    out = tmp_path / "sample.csv"
+    printed = ok(run_cli("export", out, home=cli_home))
+    assert printed.strip() == (
+        f"wrote 1,000 rows, FOCUS 1.2 csv, 58 columns, to {out} (from ledger version 1)"
+    )
+    with out.open(newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert len(rows) == 1000
+    assert sum(Decimal(r["BilledCost"]) for r in rows).quantize(CENT) == SAMPLE_BILLED
+    assert rows[0]["ChargePeriodStart"].endswith("Z")
+
+    again = run_cli("export", out, "--where", "ProviderName=Oracle", home=cli_home)
+    assert again.returncode == 1
+    assert again.stderr.startswith(f"error [export.exists]: {out} already exists")
+    assert "--force" in again.stderr
+    assert len(out.read_text().splitlines()) == 1001
+    ok(run_cli("export", out, "--where", "ProviderName=Oracle", "--force", home=cli_home))
+    assert len(out.read_text().splitlines()) == 1 + 7
+
+
+def test_export_parquet_of_some_days(cli_home: Path, tmp_path: Path) -> None:
+    import duckdb
+
+    out = tmp_path / "september.data"
+    args = ["--format", "parquet", "--from", "2024-09-01", "--to", "2024-10-01"]
+    printed = ok(run_cli("export", out, *args, "--where", "ProviderName!=AWS", home=cli_home))
+    assert "FOCUS 1.2 parquet" in printed
+    [(rows, providers)] = duckdb.sql(
+        f"SELECT count(*), list(DISTINCT ProviderName ORDER BY ProviderName) "
+        f"FROM read_parquet('{out}')"
+    ).fetchall()
+    assert (rows, providers) == (58, ["Microsoft", "Oracle"])
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--focus-version", "1.3"], "error [export.bad_version]: --focus-version '1.3'"),
+        (["--format", "xlsx"], "--format 'xlsx' is not one of: csv, parquet"),
+        (["--where", "Nope=1"], "column 'Nope' is not in the ledger"),
+    ],
+)
+def test_export_bad_options_exit_1(
+    cli_home: Path, tmp_path: Path, args: list[str], message: str
+) -> None:
+    result = run_cli("export", tmp_path / "out.csv", *args, home=cli_home)
+    assert result.returncode == 1
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
+    assert list(tmp_path.iterdir()) == []

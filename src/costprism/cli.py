@@ -215,6 +215,49 @@ def cost_command(
     _render(report.records(), _format(output), title=f"ledger version {report.version}")
 
 
+@app.command("export")
+def export_command(
+    out_file: Annotated[Path, typer.Argument(metavar="OUT", help="The file to write.")],
+    focus_version: Annotated[
+        str, typer.Option("--focus-version", help="The FOCUS version to write (1.2).")
+    ] = "1.2",
+    file_format: Annotated[
+        str | None,
+        typer.Option("--format", help="csv or parquet (default: from OUT's suffix)."),
+    ] = None,
+    start: Annotated[str | None, typer.Option("--from", help="First day (inclusive).")] = None,
+    end: Annotated[str | None, typer.Option("--to", help="Last day (exclusive).")] = None,
+    where: Annotated[
+        list[str] | None, typer.Option("--where", help="A filter (repeatable).")
+    ] = None,
+    ledger_ids: Annotated[
+        bool, typer.Option("--ledger-ids", help="Add x_SourceId, x_IngestId and x_RowId.")
+    ] = False,
+    force: Annotated[bool, typer.Option("--force", help="Replace OUT if it exists.")] = False,
+    as_of: AsOfOption = None,
+    home: HomeOption = None,
+) -> None:
+    """Write the ledger's cost and usage rows as one FOCUS file (CSV or Parquet)."""
+    from costprism.capabilities.export import export_focus, parse_export_request
+    from costprism.engine.backends import open_ledger
+    from costprism.ledger import Ledger
+
+    request = parse_export_request(
+        out=out_file, focus_version=focus_version, file_format=file_format, where=where or (),
+        start=start, end=end, ledger_ids=ledger_ids, force=force, prefix="--",
+    )  # fmt: skip
+    view = open_ledger(Ledger.at_home(resolve_home(home)), as_of=_as_of(as_of))
+    with _PercentProgress("exporting") as progress:
+        result = export_focus(view, out_file, request, progress=progress)
+    version = "an empty ledger" if result.version is None else f"ledger version {result.version}"
+    out.print(
+        f"wrote {result.rows:,} rows, FOCUS {request.focus_version} {request.file_format}, "
+        f"{len(result.columns)} columns, to {result.path} (from {version})",
+        markup=False,
+        highlight=False,
+    )
+
+
 @app.command("history")
 def history_command(
     source: Annotated[str | None, typer.Option(help="Only this source.")] = None,
@@ -363,6 +406,32 @@ class _IngestProgress:
 
     def __exit__(self, *exc: object) -> None:
         self._bar.__exit__(None, None, None)
+
+
+class _PercentProgress:
+    """A percentage bar on stderr, shown from the first report on (so that an error raised
+    before any progress prints alone)."""
+
+    def __init__(self, label: str) -> None:
+        self._label = label
+        self._bar: Progress | None = None
+
+    def __enter__(self) -> Callable[[float], None]:
+        return self._update
+
+    def _update(self, percent: float) -> None:
+        if self._bar is None:
+            self._bar = Progress(
+                TextColumn(self._label), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
+                TimeElapsedColumn(), console=err, transient=True,
+            )  # fmt: skip
+            self._bar.__enter__()
+            self._bar.add_task(self._label, total=100)
+        self._bar.update(self._bar.task_ids[0], completed=percent)
+
+    def __exit__(self, *exc: object) -> None:
+        if self._bar is not None:
+            self._bar.__exit__(None, None, None)
 
 
 def _print_ingest(result: IngestResult) -> None:
