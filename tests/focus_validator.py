@@ -27,6 +27,11 @@ shared folder): it exits 0 even when rules fail, so the JUnit report is parsed; 
 ``focus_validator/rules/currency_codes.csv`` relative to the working directory, so it runs
 in a temporary folder holding a ``focus_validator`` link to the installed package; it
 rejects ``.csv.gz``, so such a file is decompressed to a temporary file first.
+
+Not handled: on CSV the validator infers column types from the first 10,000 rows (Polars),
+so a CSV over 10,000 rows whose first rows have numeric-looking ``BillingAccountId`` or
+``SubAccountId`` (AWS) fails those columns' type rules spuriously. Validate such files as
+Parquet (``costprism export … x.parquet``), which carries its types.
 """
 
 from __future__ import annotations
