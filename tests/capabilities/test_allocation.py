@@ -155,3 +155,20 @@ def test_the_allocated_rollup_answers_as_the_allocated_ledger_does(ledger: Ledge
     # a column the rollup lacks reads the allocated ledger itself
     by_resource = CostQuery(group_by=("team", "ResourceId"))
     assert cost_source(view, by_resource) is not view.allocated_daily
+
+
+def test_an_import_re_applies_the_rules_in_force_from_its_first_period(tmp_path: Path) -> None:
+    ledger = Ledger.at_home(tmp_path / "home")
+    ingest([SAMPLE_1000], ledger, IngestOptions(source="sample"))
+    apply_rules(ledger, parse_rules(EXAMPLE))
+    before = _totals(ledger, "team")
+
+    result = ingest([SYNTHETIC_10K], ledger, IngestOptions(source="synthetic"))
+    assert result.allocation is not None
+    assert result.allocation.version == 2
+    assert result.allocation.recomputed_from == "2026-05-01"
+    view = open_ledger(ledger)
+    assert view.allocated_daily is not None  # current for the new ledger version
+    after = _totals(ledger, "team")
+    assert after[("data", "USD")] > before.get(("data", "USD"), Decimal(0))
+    assert ("platform", "USD") not in after

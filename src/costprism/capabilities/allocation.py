@@ -12,18 +12,18 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Any
 
 import ibis
 
+from costprism.allocation.apply import allocate_ledger
 from costprism.allocation.rules import UNALLOCATED, RuleSet, dimension_column, parse_rules
 from costprism.engine.allocation import (
     RULE,
     SHARE,
     SHARED,
     allocated_costs,
-    allocation,
     condition_expression,
 )
 from costprism.engine.backends import open_ledger
@@ -31,11 +31,7 @@ from costprism.engine.filters import Filter
 from costprism.engine.query import restrict
 from costprism.errors import InputError
 from costprism.ledger import Ledger
-from costprism.ledger.allocations import DAILY, AllocationStore, AllocationVersion
-from costprism.ledger.rollups import write_allocated_daily
-
-PART_FILE = "part-0.parquet"
-KEPT_FILE = "part-kept.parquet"
+from costprism.ledger.allocations import AllocationStore, AllocationVersion
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -48,43 +44,10 @@ class ApplyResult:
 
 
 def apply_rules(ledger: Ledger, rules: RuleSet, *, from_period: date | None = None) -> ApplyResult:
-    """Allocate the ledger under ``rules`` as the next rule-set version."""
-    store = AllocationStore(ledger.root)
+    """Allocate the ledger under ``rules`` as the next rule-set version (holding the write
+    lock, so no import changes ``costs`` meanwhile)."""
     with ledger.lock.hold():
-        view = open_ledger(ledger)
-        previous = store.latest()
-        if from_period is not None and previous is None:
-            raise InputError(
-                "--from needs an earlier rules version to keep the months before it; "
-                "apply the rules once without --from",
-                code="rules.no_previous",
-            )
-        costs = view.costs
-        start = _month_start(from_period) if from_period else None
-        if start is not None:
-            costs = costs.filter(costs["BillingPeriodStart"] >= start)
-        scratch = store.scratch()
-        with allocation(costs, rules) as narrow:
-            view.backend.to_parquet(narrow, scratch / PART_FILE)
-        if previous is not None and start is not None and previous.files:
-            _keep_earlier(view.backend, previous, rules, start, scratch)
-        rows = _count(view.backend, scratch)
-        costs_files, _ = ledger.costs.files(view.version)
-        parts = sorted(str(f) for f in scratch.glob("*.parquet"))
-        if costs_files and parts:
-            (scratch / DAILY).mkdir()
-            write_allocated_daily(
-                view.backend.con, costs_files, parts, rules.dimensions, scratch / DAILY / PART_FILE
-            )
-        version = store.publish(
-            scratch,
-            rules_text=rules.text,
-            dimensions=rules.dimensions,
-            digest=rules.digest,
-            costs_version=view.version,
-            recomputed_from=start.date().isoformat() if start else None,
-            rows=rows,
-        )
+        version = allocate_ledger(ledger, rules, from_period=from_period)
     return ApplyResult(version=version, totals=allocation_totals(ledger, version.version))
 
 
@@ -208,31 +171,3 @@ def _shown_value(row: Any, condition: Filter) -> Any:
     from costprism.engine.query import dimension
 
     return dimension(row, condition.column).cast("string")
-
-
-def _month_start(day: date) -> datetime:
-    return datetime(day.year, day.month, 1, tzinfo=UTC)
-
-
-def _keep_earlier(
-    backend: Any, previous: AllocationVersion, rules: RuleSet, start: datetime, scratch: Any
-) -> None:
-    """Copy the previous version's rows of billing periods before ``start``."""
-    have = set(previous.dimensions)
-    columns = [
-        f'"x_{d}"' if d in have else f"'{UNALLOCATED}' AS \"x_{d}\"" for d in rules.dimensions
-    ]
-    listed = ", ".join("'" + f.replace("'", "''") + "'" for f in previous.files)
-    target = str(scratch / KEPT_FILE).replace("'", "''")
-    backend.raw_sql(
-        "COPY (SELECT x_RowId, BillingPeriodStart, BillingCurrency, "
-        f"{', '.join([*columns, 'x_Rule', 'x_Shared', 'x_Share'])} "
-        f"FROM read_parquet([{listed}]) WHERE BillingPeriodStart < "
-        f"TIMESTAMPTZ '{start.isoformat()}') TO '{target}' (FORMAT parquet)"
-    )
-
-
-def _count(backend: Any, scratch: Any) -> int:
-    pattern = str(scratch / "*.parquet").replace("'", "''")
-    result = backend.raw_sql(f"SELECT count(*) FROM read_parquet('{pattern}')").fetchone()
-    return int(result[0]) if result else 0

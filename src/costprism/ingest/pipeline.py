@@ -22,6 +22,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from costprism.allocation.apply import reallocate
 from costprism.errors import InputError, LedgerError, ValidationFailed
 from costprism.focus import clean_name
 from costprism.ingest.checks import Check
@@ -31,6 +32,7 @@ from costprism.ingest.reader import ReadPlan, group_plans, null_literals, plan_r
 from costprism.ingest.scan import FileCounts, GroupScan, finding_rows, scan_group
 from costprism.ingest.slices import create_row_sequence, write_slices
 from costprism.ledger import EPOCH, Ledger, SliceId
+from costprism.ledger.allocations import AllocationStore, AllocationVersion
 from costprism.ledger.quarantine import QUARANTINE_SCHEMA
 from costprism.ledger.rollups import RollupResult, refresh_rollup
 from costprism.ledger.store import SLICE_COLUMN
@@ -75,6 +77,7 @@ class IngestResult:
     slices: tuple[SliceChange, ...]
     report: FindingReport
     rollup: RollupResult | None = None
+    allocation: AllocationVersion | None = None  # the rules re-applied after the commit
 
     @property
     def rows(self) -> int:
@@ -144,13 +147,17 @@ def ingest(
             changes = run.slice_changes(ledger, stagings)
             versions = _commit(ledger, run, stagings, changes)
             rollup = run.refresh_rollup(ledger, versions, changes, progress)
+            allocated = run.reallocate(ledger, versions, changes, progress)
             run.store_quarantine(ledger, versions)
         finally:
             connection.close()
             shutil.rmtree(spill, ignore_errors=True)
             for staging in stagings.values():
                 shutil.rmtree(staging, ignore_errors=True)
-        return run.result(versions=versions, ingest_id=ingest_id, changes=changes, rollup=rollup)
+        return run.result(
+            versions=versions, ingest_id=ingest_id, changes=changes, rollup=rollup,
+            allocation=allocated,
+        )  # fmt: skip
 
 
 @dataclass
@@ -372,6 +379,29 @@ class _Run:
             self.report.add(_rollup_failed(ledger, error))
             return None
 
+    def reallocate(
+        self,
+        ledger: Ledger,
+        versions: dict[str, int],
+        changes: Sequence[SliceChange],
+        progress: Progress | None,
+    ) -> AllocationVersion | None:
+        """Re-apply the allocation rules in force from the first billing period just
+        committed. A failure leaves the import standing (its new rows read as unallocated
+        until the rules are applied again) and becomes a warning."""
+        if COSTS_DATASET not in versions:
+            return None
+        periods = [
+            c.slice.billing_period_start.date() for c in changes if c.dataset == COSTS_DATASET
+        ]
+        try:
+            if progress and AllocationStore(ledger.root).latest() is not None:
+                progress("allocating", "the rules in force")
+            return reallocate(ledger, periods)
+        except Exception as error:  # the import is committed; allocation can be redone
+            self.report.add(_allocation_failed(ledger, error))
+            return None
+
     def store_quarantine(self, ledger: Ledger, versions: dict[str, int]) -> None:
         """Keep the rejected rows, raw, with their findings (``--quarantine`` only)."""
         if not (self.options.quarantine and self.report.errors):
@@ -404,6 +434,7 @@ class _Run:
         ingest_id: int | None,
         changes: Sequence[SliceChange] = (),
         rollup: RollupResult | None = None,
+        allocation: AllocationVersion | None = None,
     ) -> IngestResult:
         return IngestResult(
             ingest_id=ingest_id,
@@ -412,6 +443,7 @@ class _Run:
             slices=tuple(changes),
             report=self.report,
             rollup=rollup,
+            allocation=allocation,
         )
 
 
@@ -538,6 +570,20 @@ def _rollup_failed(ledger: Ledger, error: Exception) -> Finding:
         message=f"the import is stored, but the daily rollup was not updated "
         f"({type(error).__name__}: {error}); reports read the raw ledger until it is",
         hint="run 'costprism rollup rebuild' (the next import also rebuilds it)",
+    )
+
+
+def _allocation_failed(ledger: Ledger, error: Exception) -> Finding:
+    return Finding(
+        file=str(ledger.root / "allocations"),
+        line=None,
+        column=None,
+        value=None,
+        rule="allocation-failed",
+        severity="warning",
+        message=f"the import is stored, but the allocation rules were not re-applied "
+        f"({type(error).__name__}: {error}); its rows read as (unallocated) until they are",
+        hint="run 'costprism rules apply FILE' again",
     )
 
 
