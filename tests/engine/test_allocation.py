@@ -313,3 +313,47 @@ def test_allocation_conserves_every_row_and_every_total(rows: list[Row], rules: 
         allocated_totals[key] = allocated_totals.get(key, Decimal(0)) + amount
     for key, total in ledger_totals.items():
         assert abs(allocated_totals[key] - total) < Decimal("0.005")
+
+
+def test_a_commitment_purchase_goes_to_the_teams_that_used_that_commitment() -> None:
+    rules = parse_rules(
+        """
+dimensions: [team]
+rules:
+  - {name: a, match: {SubAccountName: [a]}, set: {team: a}}
+  - {name: b, match: {SubAccountName: [b]}, set: {team: b}}
+  - {name: c, match: {SubAccountName: [c]}, set: {team: c}}
+shared:
+  - name: commitments to their users
+    match: {ChargeCategory: [Purchase]}
+    split: proportional
+    within: CommitmentDiscountId
+    to: team
+"""
+    )
+    rows = [  # id, account, category, commitment, cost
+        (1, "a", "Usage", "sp-1", "30"),
+        (2, "b", "Usage", "sp-1", "10"),
+        (3, "c", "Usage", "sp-2", "50"),
+        (4, "c", "Usage", None, "500"),  # on demand: no say in either commitment
+        (8, "payer", "Purchase", "sp-1", "100"),
+        (9, "payer", "Purchase", "sp-2", "60"),
+    ]
+    table = pa.table(
+        {
+            "x_RowId": [r[0] for r in rows],
+            "SubAccountName": [r[1] for r in rows],
+            "ChargeCategory": [r[2] for r in rows],
+            "CommitmentDiscountId": [r[3] for r in rows],
+            "EffectiveCost": pa.array([Decimal(r[4]) for r in rows], pa.decimal128(38, 12)),
+            "BillingPeriodStart": pa.array([SEP] * len(rows), pa.timestamp("us", tz="UTC")),
+            "BillingCurrency": ["USD"] * len(rows),
+        }
+    )
+    with allocation(ibis.duckdb.connect().create_table("costs", table), rules) as narrow:
+        parts = narrow.to_pyarrow().to_pylist()
+    assert by([p for p in parts if p["x_RowId"] == 8], "x_team") == {
+        ("a",): Decimal("0.75"),
+        ("b",): Decimal("0.25"),
+    }
+    assert by([p for p in parts if p["x_RowId"] == 9], "x_team") == {("c",): Decimal(1)}

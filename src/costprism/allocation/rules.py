@@ -58,6 +58,7 @@ class SharedStep:
     targets: tuple[str, ...]
     weights: Mapping[str, Decimal]  # fixed: target -> weight, normalized to sum to 1
     line: int
+    within: str | None = None  # proportional: weigh among rows sharing this column's value
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -244,7 +245,9 @@ class _Parser:
         steps: list[SharedStep] = []
         for item in node.value:
             entry = self.mapping(item, "a shared step")
-            self.only(entry, {"name", "match", "split", "to", "targets", "weights"}, "a step")
+            self.only(
+                entry, {"name", "match", "split", "to", "targets", "weights", "within"}, "a step"
+            )
             name = self.scalar(entry.get("name"), "a shared step's name")
             what = f"shared step {name!r}"
             split = self.scalar(entry.get("split"), f"split: of {what}")
@@ -260,6 +263,7 @@ class _Parser:
             weights = self.weights(entry, what) if split == "fixed" else {}
             if split != "fixed" and "weights" in entry:
                 raise self.fail(entry["weights"], f"weights: only go with split: fixed ({what})")
+            within = self.within(entry, split, what)
             listed = self.scalars(entry["targets"], "a target") if "targets" in entry else ()
             targets = tuple(weights) or listed or _targets(to, rules, steps)
             if not targets:
@@ -275,10 +279,23 @@ class _Parser:
                     targets=targets,
                     weights=MappingProxyType(weights),
                     line=item.start_mark.line + 1,
+                    within=within,
                 )
             )
         self.unique([s.name for s in steps], node, "shared step")
         return tuple(steps)
+
+    def within(self, entry: dict[str, yaml.Node], split: str, what: str) -> str | None:
+        """``within: COLUMN``: proportional weights among the rows that share the pool row's
+        value of a ledger column (a commitment's purchase over the usage it covered)."""
+        if "within" not in entry:
+            return None
+        column = self.scalar(entry["within"], f"within: of {what}")
+        if split != "proportional":
+            raise self.fail(entry["within"], f"within: only goes with split: proportional ({what})")
+        if column not in _FOCUS:
+            raise self.fail(entry["within"], f"within: of {what} must be a ledger column")
+        return column
 
     def weights(self, entry: dict[str, yaml.Node], what: str) -> dict[str, Decimal]:
         if "weights" not in entry:

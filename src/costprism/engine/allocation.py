@@ -55,6 +55,11 @@ def allocation(costs: ir.Table, rules: RuleSet) -> Iterator[ir.Table]:
     pool_flags = {
         _flag(k): _ledger_match(costs, step.match, rules) for k, step in enumerate(rules.shared)
     }
+    pool_flags |= {
+        _within(k): costs[step.within].cast("string").fill_null("")
+        for k, step in enumerate(rules.shared)
+        if step.within
+    }
     current = costs.select(
         "x_RowId",
         PERIOD,
@@ -100,6 +105,10 @@ def materialized(table: ir.Table) -> Iterator[ir.Table]:
 
 def _flag(k: int) -> str:
     return f"x_pool{k}"
+
+
+def _within(k: int) -> str:
+    return f"x_within{k}"
 
 
 def _first_rule(costs: ir.Table, rules: RuleSet) -> ir.IntegerValue:
@@ -179,9 +188,10 @@ def _shared_step(
     in_pool = (rows[_flag(k)] & _dimension_match(rows, step.match, rules)).fill_null(False)
     pool = rows.filter(in_pool)
     rest = rows.filter(~in_pool)
-    ratios = _ratios(pool, rest, step, dimension_column(step.to))
+    groups = [PERIOD, CURRENCY, *([_within(k)] if step.within else [])]
+    ratios = _ratios(pool, rest, step, dimension_column(step.to), groups)
     keys = [c for c in rows.columns if c != SHARE]
-    joined = pool.join(ratios, [PERIOD, CURRENCY])
+    joined = pool.join(ratios, groups)
     # decimal × decimal is exact; ROUND then gives 12 places (a float would drift)
     rounded = (joined[SHARE] * joined["ratio"].cast(SHARE_TYPE)).round(12).cast(SHARE_TYPE)
     spread = joined.mutate(rounded=rounded)
@@ -198,9 +208,11 @@ def _shared_step(
     return merged.group_by(keys).aggregate(**{SHARE: merged[SHARE].sum().cast(SHARE_TYPE)})
 
 
-def _ratios(pool: ir.Table, rest: ir.Table, step: SharedStep, to: str) -> ir.Table:
-    """``(BillingPeriodStart, BillingCurrency, target, position, ratio)`` for every period
-    and currency of the pool; the ratios of one period and currency sum to 1."""
+def _ratios(
+    pool: ir.Table, rest: ir.Table, step: SharedStep, to: str, groups: Sequence[str]
+) -> ir.Table:
+    """``(*groups, target, position, ratio)`` for every group of the pool (billing period,
+    currency and, with ``within``, the value of that column); one group's ratios sum to 1."""
     targets = ibis.memtable(
         {
             "target": list(step.targets),
@@ -208,24 +220,24 @@ def _ratios(pool: ir.Table, rest: ir.Table, step: SharedStep, to: str) -> ir.Tab
             "fixed": [float(step.weights.get(t, 1)) for t in step.targets],
         }
     )
-    grid = pool.select(PERIOD, CURRENCY).distinct().cross_join(targets)
+    grid = pool.select(*groups).distinct().cross_join(targets)
     if step.split == "proportional":
         basis = (
             rest.filter(rest[to].isin(list(step.targets)))
-            .group_by([PERIOD, CURRENCY, rest[to].name("target")])
+            .group_by([*groups, rest[to].name("target")])
             .aggregate(weight=(rest[_COST] * rest[SHARE]).sum().cast("float64"))
         )
-        grid = grid.left_join(basis, [PERIOD, CURRENCY, "target"]).select(
-            PERIOD, CURRENCY, "target", "position", "fixed", "weight"
+        grid = grid.left_join(basis, [*groups, "target"]).select(
+            *groups, "target", "position", "fixed", "weight"
         )
         weight = ibis.greatest(grid["weight"].fill_null(0.0), 0.0)
     else:
         weight = grid["fixed"]
     weighted = grid.mutate(weight=weight)
-    total = weighted.weight.sum().over(group_by=[weighted[PERIOD], weighted[CURRENCY]])
-    count = weighted.target.count().over(group_by=[weighted[PERIOD], weighted[CURRENCY]])
+    total = weighted.weight.sum().over(group_by=[weighted[g] for g in groups])
+    count = weighted.target.count().over(group_by=[weighted[g] for g in groups])
     ratio = ibis.ifelse(total > 0, weighted.weight / total, 1.0 / count.cast("float64"))
-    return weighted.mutate(ratio=ratio).select(PERIOD, CURRENCY, "target", "position", "ratio")
+    return weighted.mutate(ratio=ratio).select(*groups, "target", "position", "ratio")
 
 
 def allocated_costs(view: LedgerView) -> ir.Table:
