@@ -13,7 +13,7 @@ from costprism.ingest.files import discover
 from costprism.ingest.pipeline import IngestOptions, connect
 from costprism.ingest.reader import ReadPlan, group_plans, null_literals, plan_read
 from costprism.ingest.scan import FLAG_BITS, finding_rows, flag_columns, has_flag, scan_group
-from costprism.ingest.slices import create_row_sequence, write_slices
+from costprism.ingest.slices import write_slices
 from tests.ingest.conftest import focus_csv
 
 
@@ -60,10 +60,11 @@ def test_write_slices_partitions_by_slice_and_numbers_rows(tmp_path: Path) -> No
     connection = connect(IngestOptions(source="t"))
     path = focus_csv(30).write(tmp_path / "f.csv")
     [plan] = _plans([path], connection)
-    create_row_sequence(connection)
     target = tmp_path / "staging"
     scan = scan_group([plan], connection, tmp_path / "group.parquet")
-    folders = write_slices(scan, connection, target, source="s", ingest_id=3, group_index=0)
+    folders = write_slices(
+        scan, connection, target, source="s", ingest_id=3, group_index=0, first_row=100
+    )
     files = sorted(target.glob("x_Slice=*/*.parquet"))
     accounts = set(focus_csv(30).column("BillingAccountId"))
     assert len({f.parent.name for f in files}) == len(accounts)
@@ -72,7 +73,7 @@ def test_write_slices_partitions_by_slice_and_numbers_rows(tmp_path: Path) -> No
     table = pq.ParquetDataset([str(f) for f in files]).read()
     assert table.num_rows == 30
     row_ids = sorted(table.column("x_RowId").to_pylist())
-    assert row_ids == [(3 << 40) + n for n in range(30)]
+    assert row_ids == [(3 << 40) + 100 + n for n in range(30)]
     assert set(table.column("x_IngestId").to_pylist()) == {3}
 
 
@@ -82,10 +83,11 @@ def test_rows_with_errors_are_left_out_of_the_slices_and_flags_stay_behind(
     connection = connect(IngestOptions(source="t"))
     path = focus_csv(30).set(3, "BilledCost", "12,5x").write(tmp_path / "f.csv")
     [plan] = _plans([path], connection)
-    create_row_sequence(connection)
     scan = scan_group([plan], connection, tmp_path / "group.parquet")
     assert scan.rejected == 1
-    write_slices(scan, connection, tmp_path / "staging", source="s", ingest_id=1, group_index=0)
+    write_slices(
+        scan, connection, tmp_path / "staging", source="s", ingest_id=1, group_index=0, first_row=0
+    )
     files = sorted((tmp_path / "staging").glob("x_Slice=*/*.parquet"))
     table = pq.ParquetDataset([str(f) for f in files]).read()
     assert table.num_rows == 29

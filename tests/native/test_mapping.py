@@ -233,3 +233,14 @@ def test_a_forced_format_must_fit_the_header(tmp_path: Path) -> None:
 def test_a_focus_file_forced_as_focus_keeps_the_focus_error(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="missing mandatory columns for FOCUS"):
         validate([AWS / "cur-legacy.csv"], IngestOptions(source="x", input_format="focus"))
+
+
+def test_files_of_two_layouts_in_one_import_get_distinct_row_ids(tmp_path: Path) -> None:
+    ledger = Ledger.at_home(tmp_path / "home")
+    result = ingest([AWS / "cur-legacy.csv", AWS / "cur2.csv"], ledger, IngestOptions(source="a"))
+    assert [f.source_format for f in result.files] == ["aws-cur", "aws-cur2"]
+    files, _ = ledger.costs.files()
+    listed = ", ".join(f"'{f}'" for f in files)
+    ids = duckdb.sql(f"SELECT x_RowId FROM read_parquet([{listed}], union_by_name = true)")
+    row_ids = [r[0] for r in ids.fetchall()]
+    assert len(row_ids) == len(set(row_ids)) == 30

@@ -30,7 +30,7 @@ from costprism.ingest.files import COMPRESSED, TEXT_LINES, discover, record_line
 from costprism.ingest.findings import MAX_EXAMPLES, Finding, FindingReport
 from costprism.ingest.reader import ReadPlan, group_plans, null_literals, plan_read
 from costprism.ingest.scan import FileCounts, GroupScan, finding_rows, scan_group
-from costprism.ingest.slices import create_row_sequence, write_slices
+from costprism.ingest.slices import write_slices
 from costprism.ledger import EPOCH, Ledger, SliceId
 from costprism.ledger.allocations import AllocationStore, AllocationVersion
 from costprism.ledger.quarantine import QUARANTINE_SCHEMA
@@ -311,7 +311,7 @@ class _Run:
     def write(self, stagings: dict[str, Path], progress: Progress | None) -> None:
         """Pass two over every scanned group: each slice's rows into the staging folder of
         its dataset; a group's Parquet file is deleted once its slices are written."""
-        create_row_sequence(self.connection)
+        first_row = 0
         for index, scan in enumerate(self.scans):
             if progress:
                 progress("writing", _group_name(scan.plans))
@@ -322,7 +322,9 @@ class _Run:
                 source=self.options.source,
                 ingest_id=self.ingest_id,
                 group_index=index,
+                first_row=first_row,
             )
+            first_row += sum(c.rows for c in scan.counts.values())
             scan.path.unlink(missing_ok=True)
 
     def slice_changes(self, ledger: Ledger, stagings: dict[str, Path]) -> list[SliceChange]:

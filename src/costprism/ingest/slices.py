@@ -6,9 +6,10 @@ parse of the input (one COPY per slice beats one partitioned COPY, which also ra
 memory at 1 GB). The flag columns stay behind; under ``--quarantine`` the rows with an
 error bit are left out.
 
-``x_RowId`` is the ingest id in the high bits and a per-ingest counter below (the
-``costprism_rows`` sequence): unique in the ledger, stable for as long as the slice is
-not re-imported.
+``x_RowId`` is the ingest id in the high bits and, below, the row's position in its
+group's Parquet file plus the rows of the groups before it: unique in the ledger, stable
+for as long as the slice is not re-imported. (A sequence would do too, but ``nextval``
+makes DuckDB write each slice on one thread; the file row number keeps it parallel.)
 """
 
 from __future__ import annotations
@@ -25,11 +26,6 @@ from costprism.ingest.scan import GroupScan, parquet
 from costprism.ledger.store import EPOCH, SLICE_COLUMN, SliceId
 
 
-def create_row_sequence(connection: duckdb.DuckDBPyConnection) -> None:
-    """The counter behind ``x_RowId``; one per ingest."""
-    connection.execute("CREATE OR REPLACE TEMPORARY SEQUENCE costprism_rows START 0 MINVALUE 0")
-
-
 def write_slices(
     scan: GroupScan,
     connection: duckdb.DuckDBPyConnection,
@@ -38,12 +34,14 @@ def write_slices(
     source: str,
     ingest_id: int,
     group_index: int,
+    first_row: int,
 ) -> dict[str, SliceId]:
     """Each slice of a scanned group's valid rows as one Parquet file in
-    ``target/x_Slice=<key>/``; returns the slices written, by key."""
-    select = (
-        f"SELECT {', '.join(_ledger_columns(scan, source, ingest_id))} FROM {parquet(scan.path)}"
-    )
+    ``target/x_Slice=<key>/``; returns the slices written, by key. ``first_row`` is the
+    number of rows the ingest's earlier groups hold (their row ids come first)."""
+    numbered = f"read_parquet({literal(str(scan.path))}, file_row_number = true)"
+    columns = _ledger_columns(scan, source, ingest_id, first_row)
+    select = f"SELECT {', '.join(columns)} FROM {numbered}"
     written: dict[str, SliceId] = {}
     for number, (slice_id, where) in enumerate(_slices(scan, connection, source)):
         folder = target / f"{SLICE_COLUMN}={slice_id.key}"
@@ -55,14 +53,15 @@ def write_slices(
     return written
 
 
-def _ledger_columns(scan: GroupScan, source: str, ingest_id: int) -> list[str]:
+def _ledger_columns(scan: GroupScan, source: str, ingest_id: int, first_row: int) -> list[str]:
     plan = scan.plan
+    base = (ingest_id << ROW_ORDINAL_BITS) + first_row
     return [
         *(quote(c.spec.name) for c in plan.columns),
         *(quote(name) for name, _ in plan.extras),
         f"{literal(source)} AS x_SourceId",
         f"CAST({ingest_id} AS BIGINT) AS x_IngestId",
-        f"CAST({ingest_id << ROW_ORDINAL_BITS} AS BIGINT) + nextval('costprism_rows') AS x_RowId",
+        f"CAST({base} AS BIGINT) + file_row_number AS x_RowId",
     ]
 
 
