@@ -22,7 +22,6 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from costprism.allocation.apply import reallocate
 from costprism.errors import InputError, LedgerError, ValidationFailed
 from costprism.focus import clean_name
 from costprism.ingest.checks import Check
@@ -399,6 +398,8 @@ class _Run:
         try:
             if progress and AllocationStore(ledger.root).latest() is not None:
                 progress("allocating", "the rules in force")
+            from costprism.allocation.apply import reallocate  # ibis: imported when needed
+
             return reallocate(ledger, periods)
         except Exception as error:  # the import is committed; allocation can be redone
             self.report.add(_allocation_failed(ledger, error))
