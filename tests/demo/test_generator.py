@@ -457,7 +457,10 @@ def test_the_manifest_lists_files_and_their_rows(
     assert (manifest["version"], manifest["seed"], manifest["months"]) == (1, 7, 2)
     assert (manifest["start"], manifest["end"]) == ("2026-04", "2026-05")
     assert manifest["rows_per_month"] == 6_000
-    assert manifest["side_inputs"] == {"anomalies": "anomalies.json"}
+    assert manifest["side_inputs"] == {
+        "anomalies": "anomalies.json",
+        "allocation_rules": "rules.yaml",
+    }
     counted = dict(rows(focus_sql, "SELECT filename, count(*) FROM focus GROUP BY 1"))
     listed = {str(demo.out / f["path"]): f["rows"] for f in manifest["files"]}
     assert listed == counted

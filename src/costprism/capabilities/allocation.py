@@ -69,8 +69,8 @@ def allocation_totals(
     cost = rows["EffectiveCost"]
     totals = rows.group_by("BillingCurrency").aggregate(
         total=cost.sum(),
-        allocated=cost.sum(where=placed),
-        unallocated=cost.sum(where=~placed),
+        allocated=cost.sum(where=placed).fill_null(0),
+        unallocated=cost.sum(where=~placed).fill_null(0),
     )
     return list(totals.order_by("BillingCurrency").to_pyarrow().to_pylist())
 

@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from costprism.demo.allocation import RULES_FILE, write_demo_rules
 from costprism.demo.anomalies import PlannedAnomaly, plan_anomalies
 from costprism.demo.catalog import Catalog, build_catalog
 from costprism.demo.company import NORTHWIND, AnomalyKind, summary
@@ -218,6 +219,7 @@ def _write_side_files(
     """anomalies.json, company.json, and manifest.json, which names the other two."""
     _write_json(out / "anomalies.json", [a.to_json() for a in anomalies])
     _write_json(out / "company.json", summary(NORTHWIND))
+    write_demo_rules(out)
     manifest = {
         "generator": "costprism-demo",
         "version": 1,
@@ -230,7 +232,7 @@ def _write_side_files(
         "file_format": spec.file_format,
         "files": entries,
         "company": "company.json",
-        "side_inputs": {"anomalies": "anomalies.json"},
+        "side_inputs": {"anomalies": "anomalies.json", "allocation_rules": RULES_FILE},
     }
     _write_json(out / "manifest.json", manifest)
 

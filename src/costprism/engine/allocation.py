@@ -28,9 +28,9 @@ import ibis
 import ibis.expr.datatypes as dt
 import ibis.expr.types as ir
 
-from costprism.allocation.rules import UNALLOCATED, Rule, RuleSet, SharedStep, dimension_column
+from costprism.allocation.rules import UNALLOCATED, RuleSet, SharedStep, dimension_column
 from costprism.engine.backends import LedgerView
-from costprism.engine.filters import Filter
+from costprism.engine.filters import Filter, normalize_tag_key
 from costprism.engine.query import filter_expression, tag_value
 from costprism.focus import MEASURES
 
@@ -51,25 +51,26 @@ def allocation(costs: ir.Table, rules: RuleSet) -> Iterator[ir.Table]:
     null if none) and ``x_Share``. The input of each shared step is materialized in the
     backend while the context is open (a step reads it three times)."""
     dimensions = [dimension_column(d) for d in rules.dimensions]
-    chosen = _first_rule(costs, rules)
+    tagged = _with_tags(costs, rules)
+    indexed = tagged.mutate(x_RuleIndex=_first_rule(tagged, rules))
+    # the dimension values of the chosen rule by a join on its index, so that each rule's
+    # condition is evaluated once per row (a CASE per dimension would repeat the rule CASE)
+    chosen = indexed.left_join(_rule_values(rules), "x_RuleIndex")
     pool_flags = {
-        _flag(k): _ledger_match(costs, step.match, rules) for k, step in enumerate(rules.shared)
+        _flag(k): _ledger_match(chosen, step.match, rules) for k, step in enumerate(rules.shared)
     }
     pool_flags |= {
-        _within(k): costs[step.within].cast("string").fill_null("")
+        _within(k): chosen[step.within].cast("string").fill_null("")
         for k, step in enumerate(rules.shared)
         if step.within
     }
-    current = costs.select(
+    current = chosen.select(
         "x_RowId",
         PERIOD,
         CURRENCY,
         _COST,
-        **{
-            column: _assigned(chosen, rules.rules, name)
-            for name, column in zip(rules.dimensions, dimensions, strict=True)
-        },
-        **{RULE: _rule_name(chosen, rules.rules)},
+        **{c: chosen[c].fill_null(UNALLOCATED) for c in dimensions},
+        **{RULE: chosen[RULE]},
         **{SHARED: ibis.null("string")},
         **{SHARE: ibis.literal(Decimal(1), type=SHARE_TYPE)},
         **pool_flags,
@@ -111,28 +112,44 @@ def _within(k: int) -> str:
     return f"x_within{k}"
 
 
+def _tag_column(key: str) -> str:
+    return f"x_tag:{normalize_tag_key(key)}"
+
+
+def _with_tags(costs: ir.Table, rules: RuleSet) -> ir.Table:
+    """``costs`` with each tag a rule or step reads as a column, trimmed and lower-cased:
+    one map lookup per tag and row, however many conditions read it."""
+    keys = {
+        normalize_tag_key(f.tag_key): f.tag_key
+        for match in [*(r.match for r in rules.rules), *(s.match for s in rules.shared)]
+        for f in match
+        if f.is_tag
+    }
+    if not keys:
+        return costs
+    return costs.mutate(
+        **{_tag_column(k): tag_value(costs, key).strip().lower() for k, key in keys.items()}
+    )
+
+
+def _rule_values(rules: RuleSet) -> ir.Table:
+    """One row per rule: its index, name and the dimension values it sets (null: unset)."""
+    columns: dict[str, list[object]] = {
+        "x_RuleIndex": list(range(len(rules.rules))),
+        RULE: [rule.name for rule in rules.rules],
+    }
+    for name in rules.dimensions:
+        columns[dimension_column(name)] = [rule.values.get(name) for rule in rules.rules]
+    schema = {"x_RuleIndex": "int64", RULE: "string"}
+    schema |= {dimension_column(name): "string" for name in rules.dimensions}
+    return ibis.memtable(columns, schema=schema)
+
+
 def _first_rule(costs: ir.Table, rules: RuleSet) -> ir.IntegerValue:
     if not rules.rules:
-        return ibis.literal(-1)
+        return ibis.literal(-1, type="int64")
     branches = [(_ledger_match(costs, rule.match, rules), i) for i, rule in enumerate(rules.rules)]
-    return ibis.cases(*branches, else_=-1)
-
-
-def _assigned(chosen: ir.IntegerValue, rules: Sequence[Rule], dimension: str) -> ir.StringValue:
-    branches = [
-        (chosen == i, rule.values[dimension])
-        for i, rule in enumerate(rules)
-        if dimension in rule.values
-    ]
-    if not branches:
-        return ibis.literal(UNALLOCATED)
-    return ibis.cases(*branches, else_=UNALLOCATED)
-
-
-def _rule_name(chosen: ir.IntegerValue, rules: Sequence[Rule]) -> ir.StringValue:
-    if not rules:
-        return ibis.null("string")
-    return ibis.cases(*((chosen == i, rule.name) for i, rule in enumerate(rules)), else_=None)
+    return ibis.cases(*branches, else_=-1).cast("int64")
 
 
 def _ledger_match(costs: ir.Table, match: Sequence[Filter], rules: RuleSet) -> ir.BooleanValue:
@@ -149,7 +166,12 @@ def condition_expression(costs: ir.Table, condition: Filter, rules: RuleSet) -> 
     without regard to case, aliases expanded)."""
     if not condition.is_tag:
         return filter_expression(costs, condition)
-    value = tag_value(costs, condition.tag_key).strip().lower()
+    column = _tag_column(condition.tag_key)
+    value = (
+        costs[column]
+        if column in costs.columns
+        else tag_value(costs, condition.tag_key).strip().lower()
+    )
     op = condition.op
     if op == "is null":
         return value.isnull()

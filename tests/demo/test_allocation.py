@@ -1,0 +1,45 @@
+"""The demo company's allocation rules: written from its catalog, applied to its ledger."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+
+from costprism.allocation.rules import parse_rules
+from costprism.capabilities.allocation import allocation_totals, apply_rules
+from costprism.capabilities.reporting import cost_report
+from costprism.demo import DemoSpec, generate
+from costprism.demo.allocation import RULES_FILE, demo_rules
+from costprism.demo.company import NORTHWIND
+from costprism.engine.backends import open_ledger
+from costprism.engine.query import CostQuery
+from costprism.ingest.pipeline import IngestOptions, ingest
+from costprism.ledger import Ledger
+
+
+def test_the_rules_cover_every_team_environment_and_account() -> None:
+    rules = parse_rules(demo_rules(), "demo rules")
+    teams, environments = len(NORTHWIND.teams), len(NORTHWIND.environments)
+    assert len(rules.rules) == teams * environments + teams + len(NORTHWIND.sub_accounts)
+    assert len(rules.rules) >= 50
+    assert [s.split for s in rules.shared] == ["proportional"] * 3
+    assert rules.shared[1].within == "CommitmentDiscountId"
+    assert "platform" not in rules.shared[2].targets
+    assert rules.spellings("platform") == ("platform", "platform", "platfrom")
+
+
+def test_generate_writes_the_rules_and_they_allocate_the_demo(tmp_path: Path) -> None:
+    generate(tmp_path / "demo", DemoSpec(seed=3, months=2, rows_per_month=2_000))
+    path = tmp_path / "demo" / RULES_FILE
+    assert path.read_text(encoding="utf-8") == demo_rules()
+    ledger = Ledger.at_home(tmp_path / "home")
+    ingest([tmp_path / "demo" / "focus"], ledger, IngestOptions(source="demo"))
+    apply_rules(ledger, parse_rules(path.read_text(encoding="utf-8")))
+
+    report = cost_report(open_ledger(ledger), CostQuery(group_by=("team",), granularity="total"))
+    teams = {row["team"] for row in report.rows}
+    assert "platform" not in teams  # passed on to the product teams
+    assert teams - {"(unallocated)"} <= {t.key for t in NORTHWIND.teams}
+    for row in allocation_totals(ledger):
+        assert abs(row["allocated"] + row["unallocated"] - row["total"]) < Decimal("0.005")
+        assert row["allocated"] > row["total"] * Decimal("0.9")  # tags, aliases, accounts
