@@ -25,13 +25,17 @@ KEPT_FILE = "part-kept.parquet"
 
 
 def allocate_ledger(
-    ledger: Ledger, rules: RuleSet, *, from_period: date | None = None
+    ledger: Ledger, rules: RuleSet, *, from_period: date | None = None, memory_limit: str = "2GB"
 ) -> AllocationVersion:
     """Allocate the newest ledger version under ``rules`` as the next rule-set version:
     every billing period, or those from ``from_period``'s month on (earlier ones keep the
     previous version's rows). The caller holds the write lock."""
     store = AllocationStore(ledger.root)
     view = open_ledger(ledger)
+    spill = store.spill()  # DuckDB writes past the memory limit here
+    view.backend.raw_sql(f"SET memory_limit = '{memory_limit}'")
+    view.backend.raw_sql(f"SET temp_directory = '{spill}'")
+    view.backend.raw_sql("SET preserve_insertion_order = false")
     previous = store.latest()
     if from_period is not None and previous is None:
         raise InputError(

@@ -76,11 +76,18 @@ def allocation(costs: ir.Table, rules: RuleSet) -> Iterator[ir.Table]:
         **pool_flags,
     )
     with ExitStack() as stack:
+        # The allocation so far is a union of parts: the rules' result, materialized once,
+        # and what each shared step moved (materialized; small beside the ledger). A step
+        # splits every part into pool and rest by filters, so the big part is only scanned.
+        parts = [stack.enter_context(materialized(current))]
         for k, step in enumerate(rules.shared):
-            current = _shared_step(
-                stack.enter_context(materialized(current)), step, k, rules, dimensions
-            )
-        yield current.select("x_RowId", PERIOD, CURRENCY, *dimensions, RULE, SHARED, SHARE)
+            conditions = [_in_pool(part, step, k, rules) for part in parts]
+            pool = _union([part.filter(c) for part, c in zip(parts, conditions, strict=True)])
+            rests = [part.filter(~c) for part, c in zip(parts, conditions, strict=True)]
+            moved = _spread(pool, _union(rests), step, k)
+            parts = [*rests, stack.enter_context(materialized(moved))]
+        result = _union(parts)
+        yield result.select("x_RowId", PERIOD, CURRENCY, *dimensions, RULE, SHARED, SHARE)
 
 
 @contextmanager
@@ -204,20 +211,24 @@ def _dimension_match(rows: ir.Table, match: Sequence[Filter], rules: RuleSet) ->
     return ibis.and_(*parts) if parts else ibis.literal(True)
 
 
-def _shared_step(
-    rows: ir.Table, step: SharedStep, k: int, rules: RuleSet, dimensions: Sequence[str]
-) -> ir.Table:
-    in_pool = (rows[_flag(k)] & _dimension_match(rows, step.match, rules)).fill_null(False)
-    pool = rows.filter(in_pool)
-    rest = rows.filter(~in_pool)
+def _in_pool(rows: ir.Table, step: SharedStep, k: int, rules: RuleSet) -> ir.BooleanValue:
+    return (rows[_flag(k)] & _dimension_match(rows, step.match, rules)).fill_null(False)
+
+
+def _union(tables: Sequence[ir.Table]) -> ir.Table:
+    return tables[0] if len(tables) == 1 else ibis.union(*tables)
+
+
+def _spread(pool: ir.Table, rest: ir.Table, step: SharedStep, k: int) -> ir.Table:
+    """The pool's rows split over the step's targets (their parts with a share)."""
     groups = [PERIOD, CURRENCY, *([_within(k)] if step.within else [])]
     ratios = _ratios(pool, rest, step, dimension_column(step.to), groups)
-    keys = [c for c in rows.columns if c != SHARE]
-    joined = pool.join(ratios, groups)
+    numbered = pool.mutate(x_PoolRow=ibis.row_number())
+    joined = numbered.join(ratios, groups)
     # decimal × decimal is exact; ROUND then gives 12 places (a float would drift)
     rounded = (joined[SHARE] * joined["ratio"].cast(SHARE_TYPE)).round(12).cast(SHARE_TYPE)
     spread = joined.mutate(rounded=rounded)
-    others = spread.rounded.sum().over(group_by=[spread[c] for c in keys])
+    others = spread.rounded.sum().over(group_by=[spread["x_PoolRow"]])
     last = spread["position"] == len(step.targets) - 1
     moved = spread.mutate(
         **{
@@ -225,9 +236,8 @@ def _shared_step(
             dimension_column(step.to): spread["target"],
             SHARED: ibis.literal(step.name),
         }
-    ).select(*rows.columns)
-    merged = rest.union(moved.filter(moved[SHARE] != 0))
-    return merged.group_by(keys).aggregate(**{SHARE: merged[SHARE].sum().cast(SHARE_TYPE)})
+    ).select(*pool.columns)
+    return moved.filter(moved[SHARE] != 0)
 
 
 def _ratios(

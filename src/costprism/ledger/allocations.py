@@ -114,6 +114,13 @@ class AllocationStore:
             code="rules.unknown_version",
         )
 
+    def spill(self) -> Path:
+        """An empty folder for DuckDB's temporary files while a version is computed."""
+        folder = self.root / "_spill"
+        shutil.rmtree(folder, ignore_errors=True)
+        folder.mkdir(parents=True)
+        return folder
+
     def scratch(self) -> Path:
         """An empty folder to write the next version into (under the write lock)."""
         folder = self.root / "_next"

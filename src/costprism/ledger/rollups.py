@@ -272,28 +272,24 @@ def write_allocated_daily(
     """The daily rollup of the allocated ledger: ``costs`` joined to an allocation's parts,
     summed by day × :data:`DIMENSIONS` × the allocation dimensions (``x_<name>``), each cost
     times the part's share (a row the allocation has not seen counts in full, unallocated).
-    One ``GROUP BY`` in DuckDB into ``target``; returns the rows written."""
+    One ``GROUP BY`` in DuckDB into ``target``; returns the rows written. ``Tags`` is left
+    out (normalizing map keys is the dear part of a rollup): a query by a tag and an
+    allocation dimension reads the allocated ledger itself."""
     columns = [f"x_{d}" for d in dimensions]
     unallocated = _literal("(unallocated)")
     costs = f"read_parquet([{', '.join(map(_literal, costs_files))}], union_by_name = true)"
     parts = f"read_parquet([{', '.join(map(_literal, part_files))}])"
     picked = ", ".join(f"coalesce(a.{c}, {unallocated}) AS {c}" for c in columns)
+    kept = [d for d in DIMENSIONS if d != TAGS]
+    needed = ", ".join(f"c.{name}" for name in (DAY_COLUMN, *kept, *MEASURES.values()))
     joined = (
-        f"SELECT c.*, {picked}{', ' if picked else ''}coalesce(a.x_Share, 1) AS x_Share "
+        f"SELECT {needed}, {picked}{', ' if picked else ''}coalesce(a.x_Share, 1) AS x_Share "
         f"FROM {costs} c LEFT JOIN {parts} a ON c.x_RowId = a.x_RowId"
     )
     day = f"timezone('UTC', date_trunc('day', timezone('UTC', {DAY_COLUMN}))) AS {DAY_COLUMN}"
     sums = [f"CAST(sum({m} * x_Share) AS {_decimal(m)}) AS {m}" for m in MEASURES.values()]
-    keys = [*DIMENSIONS, *columns]
-    grouped = (
-        f"SELECT {', '.join([day, *keys, *sums, f'count(*) AS {ROW_COUNT}'])} "
-        f"FROM ({joined}) GROUP BY ALL"
-    )
-    normalized = [_normalized_tags() if d == TAGS else d for d in DIMENSIONS]
-    resummed = [f"CAST(sum({m}) AS {_decimal(m)}) AS {m}" for m in MEASURES.values()]
-    rows = f"CAST(sum({ROW_COUNT}) AS BIGINT) AS {ROW_COUNT}"
-    select = ", ".join([DAY_COLUMN, *normalized, *columns, *resummed, rows])
-    query = f"SELECT {select} FROM ({grouped}) GROUP BY ALL"
+    select = ", ".join([day, *kept, *columns, *sums, f"count(*) AS {ROW_COUNT}"])
+    query = f"SELECT {select} FROM ({joined}) GROUP BY ALL"
     sql = f"COPY ({query}) TO {_literal(str(target))} (FORMAT parquet)"
     written = connection.execute(sql).fetchone()
     return int(written[0]) if written else 0
@@ -301,7 +297,7 @@ def write_allocated_daily(
 
 def allocated_daily_schema(dimensions: Sequence[str]) -> pa.Schema:
     """The schema of :func:`write_allocated_daily`'s rows."""
-    fields = [*DAILY_SCHEMA]
+    fields = [f for f in DAILY_SCHEMA if f.name != TAGS]
     position = fields.index(DAILY_SCHEMA.field(MEASURES["billed"]))
     extra = [pa.field(f"x_{d}", pa.string()) for d in dimensions]
     return pa.schema(fields[:position] + extra + fields[position:])
