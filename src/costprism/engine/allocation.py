@@ -41,6 +41,7 @@ SHARE_TYPE = dt.Decimal(38, 12)
 PERIOD = "BillingPeriodStart"
 CURRENCY = "BillingCurrency"
 _COST = "EffectiveCost"
+_TARGETS = dt.Array(dt.Struct({"target": "string", "position": "int64", "fixed": "float64"}))
 
 
 @contextmanager
@@ -52,34 +53,46 @@ def allocation(costs: ir.Table, rules: RuleSet) -> Iterator[ir.Table]:
     backend while the context is open (a step reads it three times)."""
     dimensions = [dimension_column(d) for d in rules.dimensions]
     tagged = _with_tags(costs, rules)
-    indexed = tagged.mutate(x_RuleIndex=_first_rule(tagged, rules))
-    # the dimension values of the chosen rule by a join on its index, so that each rule's
-    # condition is evaluated once per row (a CASE per dimension would repeat the rule CASE)
-    chosen = indexed.left_join(_rule_values(rules), "x_RuleIndex")
-    pool_flags = {
-        _flag(k): _ledger_match(chosen, step.match, rules) for k, step in enumerate(rules.shared)
-    }
-    pool_flags |= {
-        _within(k): chosen[step.within].cast("string").fill_null("")
-        for k, step in enumerate(rules.shared)
-        if step.within
-    }
-    current = chosen.select(
+    slim = tagged.select(
         "x_RowId",
         PERIOD,
         CURRENCY,
         _COST,
-        **{c: chosen[c].fill_null(UNALLOCATED) for c in dimensions},
-        **{RULE: chosen[RULE]},
-        **{SHARED: ibis.null("string")},
-        **{SHARE: ibis.literal(Decimal(1), type=SHARE_TYPE)},
-        **pool_flags,
+        x_RuleIndex=_first_rule(tagged, rules),
+        **{
+            _flag(k): _ledger_match(tagged, step.match, rules)
+            for k, step in enumerate(rules.shared)
+        },
+        **{
+            _within(k): tagged[step.within].cast("string").fill_null("")
+            for k, step in enumerate(rules.shared)
+            if step.within
+        },
     )
     with ExitStack() as stack:
-        # The allocation so far is a union of parts: the rules' result, materialized once,
-        # and what each shared step moved (materialized; small beside the ledger). A step
-        # splits every part into pool and rest by filters, so the big part is only scanned.
-        parts = [stack.enter_context(materialized(current))]
+        # Each rule's condition is evaluated once per row into x_RuleIndex, materialized; the
+        # dimension values are then CASEs on that column (on the unmaterialized expression
+        # a CASE per dimension would repeat the rules' CASE in every branch).
+        indexed = stack.enter_context(materialized(slim))
+        chosen = indexed["x_RuleIndex"]
+        current = indexed.select(
+            "x_RowId",
+            PERIOD,
+            CURRENCY,
+            _COST,
+            **{
+                c: _assigned(chosen, rules, name)
+                for name, c in zip(rules.dimensions, dimensions, strict=True)
+            },
+            **{RULE: _rule_name(chosen, rules)},
+            **{SHARED: ibis.null("string")},
+            **{SHARE: ibis.literal(Decimal(1), type=SHARE_TYPE)},
+            **{c: indexed[c] for c in indexed.columns if c.startswith(("x_pool", "x_within"))},
+        )
+        # The allocation so far is a union of parts: the rules' result and what each shared
+        # step moved (materialized; small beside the ledger). A step splits every part into
+        # pool and rest by filters, so the big part is only scanned.
+        parts = [current]
         for k, step in enumerate(rules.shared):
             conditions = [_in_pool(part, step, k, rules) for part in parts]
             pool = _union([part.filter(c) for part, c in zip(parts, conditions, strict=True)])
@@ -139,17 +152,19 @@ def _with_tags(costs: ir.Table, rules: RuleSet) -> ir.Table:
     )
 
 
-def _rule_values(rules: RuleSet) -> ir.Table:
-    """One row per rule: its index, name and the dimension values it sets (null: unset)."""
-    columns: dict[str, list[object]] = {
-        "x_RuleIndex": list(range(len(rules.rules))),
-        RULE: [rule.name for rule in rules.rules],
-    }
-    for name in rules.dimensions:
-        columns[dimension_column(name)] = [rule.values.get(name) for rule in rules.rules]
-    schema = {"x_RuleIndex": "int64", RULE: "string"}
-    schema |= {dimension_column(name): "string" for name in rules.dimensions}
-    return ibis.memtable(columns, schema=schema)
+def _assigned(chosen: ir.IntegerValue, rules: RuleSet, dimension: str) -> ir.StringValue:
+    branches = [
+        (chosen == i, r.values[dimension])
+        for i, r in enumerate(rules.rules)
+        if dimension in r.values
+    ]
+    return ibis.cases(*branches, else_=UNALLOCATED) if branches else ibis.literal(UNALLOCATED)
+
+
+def _rule_name(chosen: ir.IntegerValue, rules: RuleSet) -> ir.StringValue:
+    if not rules.rules:
+        return ibis.null("string")
+    return ibis.cases(*((chosen == i, r.name) for i, r in enumerate(rules.rules)), else_=None)
 
 
 def _first_rule(costs: ir.Table, rules: RuleSet) -> ir.IntegerValue:
@@ -245,14 +260,20 @@ def _ratios(
 ) -> ir.Table:
     """``(*groups, target, position, ratio)`` for every group of the pool (billing period,
     currency and, with ``within``, the value of that column); one group's ratios sum to 1."""
-    targets = ibis.memtable(
-        {
-            "target": list(step.targets),
-            "position": list(range(len(step.targets))),
-            "fixed": [float(step.weights.get(t, 1)) for t in step.targets],
-        }
+    listed = ibis.literal(
+        [
+            {"target": t, "position": i, "fixed": float(step.weights.get(t, 1))}
+            for i, t in enumerate(step.targets)
+        ],
+        type=_TARGETS,
+    )  # an array unnested, not a memtable: the same SQL runs on Spark
+    unnested = pool.select(*groups).distinct().mutate(t=listed).unnest("t")
+    grid = unnested.select(
+        *groups,
+        target=unnested.t["target"],
+        position=unnested.t["position"],
+        fixed=unnested.t["fixed"],
     )
-    grid = pool.select(*groups).distinct().cross_join(targets)
     if step.split == "proportional":
         basis = (
             rest.filter(rest[to].isin(list(step.targets)))
