@@ -22,6 +22,7 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, Protocol
 
+from costprism.capabilities.allocation import AllocationKpis, allocation_kpis
 from costprism.capabilities.datasources import slice_history
 from costprism.capabilities.reporting import CostReport, cost_report
 from costprism.engine.backends import LedgerView
@@ -507,6 +508,39 @@ def _newest_imports(ledger: Ledger, version: int | None) -> dict[str, tuple[int,
         if seen is None or written.version > seen[0]:
             found[written.source] = (written.version, written.committed_at)
     return found
+
+
+# --- allocation -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class AllocationPanel:
+    """The allocation KPIs of this month (see
+    :class:`~costprism.capabilities.allocation.AllocationKpis`), per currency."""
+
+    spec: PanelSpec
+    this_month: date | None
+    kpis: AllocationKpis
+
+    def record(self) -> dict[str, Any]:
+        return {
+            **panel_head(self.spec),
+            "this_month": _month(self.this_month),
+            "rules_version": self.kpis.rules_version,
+            "dimensions": list(self.kpis.dimensions),
+            "currencies": [
+                {k: float(v) if isinstance(v, Decimal) else v for k, v in row.items()}
+                for row in self.kpis.currencies
+            ],
+        }
+
+
+@panel("allocation")
+def allocation_panel(context: HomeContext, spec: PanelSpec) -> AllocationPanel:
+    this = context.this_month
+    end = add_months(this, 1) if this else None
+    kpis = allocation_kpis(context.view, context.scope, start=this, end=end)
+    return AllocationPanel(spec=spec, this_month=this, kpis=kpis)
 
 
 # --- shared -----------------------------------------------------------------------------

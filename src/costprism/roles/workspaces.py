@@ -15,6 +15,9 @@ The kinds built today (every workspace uses only these, a test checks it):
     the largest ``dimension`` values this month, with last month beside them
 ``freshness``
     the newest import per source and the newest charge date
+``allocation``
+    allocation KPIs this month, per currency: % allocated, % unallocated shared cost and
+    apportionment validation (Σ allocated parts / ledger = 100 %), under the rules in force
 
 Purposes are the "responsibilities" column of the role table in the product description
 (``shared/docs/product.md``), shortened to one line.
@@ -67,6 +70,10 @@ def _top(dimension: str, label: str, limit: int = 8) -> PanelSpec:
     return PanelSpec(kind="top", title=f"Top {label} this month", dimension=dimension, limit=limit)
 
 
+def _allocation() -> PanelSpec:
+    return PanelSpec(kind="allocation", title="Allocation this month")
+
+
 def _freshness() -> PanelSpec:
     return PanelSpec(kind="freshness", title="Data freshness")
 
@@ -90,6 +97,7 @@ WORKSPACES: dict[str, Workspace] = {
             _top("ServiceName", "services"),
             _top("SubAccountName", "sub-accounts"),
             _top("tag:team", "teams"),
+            _allocation(),
             _freshness(),
         ),
         _workspace(
@@ -135,6 +143,7 @@ WORKSPACES: dict[str, Workspace] = {
             _top("tag:CostCenter", "cost centers"),
             _top("BillingAccountName", "billing accounts"),
             _top("ChargeCategory", "charge categories"),
+            _allocation(),
             _freshness(),
             basis="billed",
         ),

@@ -21,11 +21,13 @@ from typing import Any, TypeVar
 from costprism.db import Database
 from costprism.engine.backends import LedgerView, open_ledger
 from costprism.ledger import Ledger
+from costprism.ledger.allocations import AllocationStore
 from costprism.server.config import ServerConfig
 
 POOL_SIZE = 4
 REMEMBERED = 512  # answers kept per ledger version
 T = TypeVar("T")
+State = tuple[int | None, int | None]  # (ledger version, rule-set version)
 VERSION_CHECK_SECONDS = 1.0  # how stale a request's idea of the newest version may be
 
 
@@ -35,11 +37,11 @@ class Services:
         self.ledger = Ledger.at_home(config.home)
         self.db = Database.open(config.database_url)
         self._lock = threading.Lock()
-        self._version: int | None = None
+        self._version: State = (None, None)
         self._idle: list[LedgerView] = []
         self._slots = threading.BoundedSemaphore(POOL_SIZE)
         self._checked_at = 0.0
-        self._version_seen: int | None = None
+        self._version_seen: State = (None, None)
         self._answers: OrderedDict[Hashable, Any] = OrderedDict()
         self._computing: dict[Hashable, threading.Lock] = {}
 
@@ -55,7 +57,7 @@ class Services:
 
     def remembered(self, key: Hashable, compute: Callable[[LedgerView], T]) -> T:
         """``compute`` over a view of the newest version, kept until the version changes."""
-        version = self.newest_version()
+        version = self.newest_state()
         full = (version, key)
         with self._lock:
             if full in self._answers:
@@ -70,10 +72,10 @@ class Services:
                     return again
             with self.view() as view:
                 answer = compute(view)
-            self._keep(full, view.version, answer)
+            self._keep(full, _state(view), answer)
         return answer
 
-    def _keep(self, full: tuple[int | None, Hashable], read: int | None, answer: Any) -> None:
+    def _keep(self, full: tuple[State, Hashable], read: State, answer: Any) -> None:
         with self._lock:
             self._computing.pop(full, None)
             if read != full[0]:
@@ -84,15 +86,29 @@ class Services:
 
     def newest_version(self) -> int | None:
         """The ledger's newest version, read from the Delta log at most once a second."""
+        return self.newest_state()[0]
+
+    def newest_state(self) -> State:
+        """The ledger's newest version and newest rule-set version (a view of an older
+        either is retired), read at most once a second."""
         now = time.monotonic()
         if now - self._checked_at > VERSION_CHECK_SECONDS:
             costs = self.ledger.costs
-            self._version_seen = costs.delta().version() if costs.exists() else None
+            latest = AllocationStore(self.ledger.root).latest()
+            self._version_seen = (
+                costs.delta().version() if costs.exists() else None,
+                latest.version if latest else None,
+            )
             self._checked_at = now
         return self._version_seen
 
+    def forget(self) -> None:
+        """Look at the ledger again on the next request (after a change made here)."""
+        with self._lock:
+            self._checked_at = 0.0
+
     def _borrow(self) -> LedgerView:
-        version = self.newest_version()
+        version = self.newest_state()
         with self._lock:
             if version != self._version:
                 self._idle.clear()
@@ -104,8 +120,12 @@ class Services:
 
     def _give_back(self, view: LedgerView) -> None:
         with self._lock:
-            if view.version == self._version and len(self._idle) < POOL_SIZE:
+            if _state(view) == self._version and len(self._idle) < POOL_SIZE:
                 self._idle.append(view)
 
     def close(self) -> None:
         self.db.dispose()
+
+
+def _state(view: LedgerView) -> State:
+    return (view.version, view.allocation.version if view.allocation else None)

@@ -9,7 +9,10 @@ the same numbers. ``where`` may repeat and each value may hold one condition per
 Each figure in the table links to ``/explorer/rows`` with the same parameters plus
 ``cell.<key>=<value>`` for each of the row's keys (an empty value stands for "no value")
 and, for further pages, the ``cursor`` the previous page gave (``limit`` sets the page
-size, 50 by default); htmx puts that page of ledger rows under the table.
+size, 50 by default); htmx puts that page of ledger rows under the table. When allocation
+rules are in force each row links to ``/explorer/explain/{x_RowId}``: the rules tried, each
+condition with the row's value, and the row's allocated parts
+(:func:`~costprism.capabilities.allocation.explain_row`).
 """
 
 from __future__ import annotations
@@ -23,9 +26,10 @@ from decimal import Decimal
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import Depends, Request, Response
+from fastapi import Depends, Path, Request, Response
 from starlette.datastructures import QueryParams
 
+from costprism.capabilities.allocation import explain_row
 from costprism.capabilities.cost_request import BASES, parse_cost_query
 from costprism.capabilities.drilldown import cost_rows
 from costprism.capabilities.reporting import CostReport, cost_report
@@ -190,6 +194,7 @@ def explorer_rows(request: Request, principal: RowViewer, services: ServicesDep)
         size = _whole_number("limit", limit)
         with services.view() as view:
             page = cost_rows(view, query, principal.scope, cell=cell, limit=size, cursor=cursor)
+            explainable = view.allocation is not None
     except UserError as error:
         if wants_json(request):
             raise
@@ -203,9 +208,24 @@ def explorer_rows(request: Request, principal: RowViewer, services: ServicesDep)
         "measure": query.measures[0],
         "columns": list(ROW_COLUMNS),
         "query": form.record(),
+        "explainable": explainable,
         "error": None,
     }
     return render(request, template, context, principal=principal)
+
+
+@router.get("/explorer/explain/{row_id}")
+def explorer_explain(
+    request: Request,
+    principal: RowViewer,
+    services: ServicesDep,
+    row_id: Annotated[int, Path(ge=0, le=2**63 - 1)],
+) -> Response:
+    """Why the allocation put ledger row ``row_id`` where it is (htmx: the partial only)."""
+    found = explain_row(services.ledger, row_id, scope=principal.scope)
+    partial = request.headers.get("HX-Request") == "true"
+    template = "partials/explain.html" if partial else "explain.html"
+    return render(request, template, {"explanation": found.record()}, principal=principal)
 
 
 def _whole_number(name: str, text: str | None) -> int | None:
