@@ -22,7 +22,7 @@ import re
 from collections.abc import Mapping, Sequence
 
 from costprism.ingest.checks import literal, quote
-from costprism.native.mapping import NativeFormat, Rule, service_rules
+from costprism.native.mapping import NativeFormat, Rule, lookup, service_rules
 
 _TYPE = "`lineItem/LineItemType`"
 _UNBLENDED = "`lineItem/UnblendedCost`"
@@ -34,6 +34,92 @@ _USAGE_TYPES = (
     "('Usage', 'DiscountedUsage', 'SavingsPlanCoveredUsage', 'SavingsPlanNegation', "
     "'BundledDiscount', 'Discount', 'PrivateRateDiscount', 'EdpDiscount')"
 )
+
+_UNIT = "`pricing/unit`"
+_AMOUNT = "`lineItem/UsageAmount`"
+_RESOURCE = "`lineItem/ResourceId`"
+# A line priced per unit: PricingQuantity and PricingUnit are set (FOCUS: both or neither;
+# never on tax). Credits and refunds without a unit have no price; a purchase without one
+# (an upfront fee, quantity 1) is priced per unit.
+_PRICED = (
+    f"({_TYPE} <> 'Tax' AND {_AMOUNT} IS NOT NULL "
+    f"AND ({_UNIT} IS NOT NULL OR {_TYPE} IN {_PURCHASES}))"
+)
+
+# pricing/unit as the price list spells it → FOCUS unit format (others are kept as they are:
+# `GB`, `Requests`, `IOs`, `vCPU-Hours` already conform).
+UNITS: Mapping[str, str] = {
+    "Hrs": "Hours",
+    "Hr": "Hours",
+    "hours": "Hours",
+    "GB-Mo": "GB-Months",
+    "GB-month": "GB-Months",
+    "GB-Month": "GB-Months",
+    "IOPS-Mo": "IOPS-Months",
+    "ACU-Hr": "ACU-Hours",
+    "ACU-Hrs": "ACU-Hours",
+    "Lambda-GB-Second": "GB-Seconds",
+    "Request": "Requests",
+    "Second": "Seconds",
+    "Minute": "Minutes",
+}
+
+# product/region → the region's name as the price list writes it (product/location), for
+# lines that have the region but not its location.
+REGIONS: Mapping[str, str] = {
+    "us-east-1": "US East (N. Virginia)",
+    "us-east-2": "US East (Ohio)",
+    "us-west-1": "US West (N. California)",
+    "us-west-2": "US West (Oregon)",
+    "af-south-1": "Africa (Cape Town)",
+    "ap-east-1": "Asia Pacific (Hong Kong)",
+    "ap-south-1": "Asia Pacific (Mumbai)",
+    "ap-south-2": "Asia Pacific (Hyderabad)",
+    "ap-southeast-1": "Asia Pacific (Singapore)",
+    "ap-southeast-2": "Asia Pacific (Sydney)",
+    "ap-southeast-3": "Asia Pacific (Jakarta)",
+    "ap-southeast-4": "Asia Pacific (Melbourne)",
+    "ap-southeast-5": "Asia Pacific (Malaysia)",
+    "ap-southeast-7": "Asia Pacific (Thailand)",
+    "ap-northeast-1": "Asia Pacific (Tokyo)",
+    "ap-northeast-2": "Asia Pacific (Seoul)",
+    "ap-northeast-3": "Asia Pacific (Osaka)",
+    "ca-central-1": "Canada (Central)",
+    "ca-west-1": "Canada West (Calgary)",
+    "eu-central-1": "EU (Frankfurt)",
+    "eu-central-2": "EU (Zurich)",
+    "eu-west-1": "EU (Ireland)",
+    "eu-west-2": "EU (London)",
+    "eu-west-3": "EU (Paris)",
+    "eu-south-1": "EU (Milan)",
+    "eu-south-2": "EU (Spain)",
+    "eu-north-1": "EU (Stockholm)",
+    "il-central-1": "Israel (Tel Aviv)",
+    "me-south-1": "Middle East (Bahrain)",
+    "me-central-1": "Middle East (UAE)",
+    "mx-central-1": "Mexico (Central)",
+    "sa-east-1": "South America (Sao Paulo)",
+    "us-gov-east-1": "AWS GovCloud (US-East)",
+    "us-gov-west-1": "AWS GovCloud (US-West)",
+    "cn-north-1": "China (Beijing)",
+    "cn-northwest-1": "China (Ningxia)",
+}
+
+# Resource ids that are not ARNs, by prefix → the IAM resource type (`service:type`, as an
+# ARN of the resource would name it).
+RESOURCE_PREFIXES: Mapping[str, str] = {
+    "i-": "ec2:instance",
+    "vol-": "ec2:volume",
+    "snap-": "ec2:snapshot",
+    "ami-": "ec2:image",
+    "eipalloc-": "ec2:elastic-ip",
+    "eni-": "ec2:network-interface",
+    "nat-": "ec2:natgateway",
+    "vpce-": "ec2:vpc-endpoint",
+    "tgw-attach-": "ec2:transit-gateway-attachment",
+    "vpn-": "ec2:vpn-connection",
+    "fs-": "elasticfilesystem:file-system",
+}
 
 # lineItem/ProductCode → FOCUS service subcategory (the category follows from it).
 SUBCATEGORIES: Mapping[str, str] = {
@@ -111,12 +197,48 @@ SUBCATEGORIES: Mapping[str, str] = {
 }
 
 
+_EFFECTIVE = (
+    f"CASE WHEN {_TYPE} = 'SavingsPlanCoveredUsage' "
+    "THEN `savingsPlan/SavingsPlanEffectiveCost` "
+    f"WHEN {_TYPE} = 'SavingsPlanRecurringFee' "
+    "THEN `savingsPlan/TotalCommitmentToDate` - `savingsPlan/UsedCommitment` "
+    f"WHEN {_TYPE} IN ('SavingsPlanNegation', 'SavingsPlanUpfrontFee') THEN 0 "
+    f"WHEN {_TYPE} = 'DiscountedUsage' THEN `reservation/EffectiveCost` "
+    f"WHEN {_TYPE} = 'RIFee' "
+    "THEN coalesce(`reservation/UnusedAmortizedUpfrontFeeForBillingPeriod`, 0) "
+    "+ coalesce(`reservation/UnusedRecurringFee`, 0) "
+    f"WHEN {_TYPE} = 'Fee' AND {_RI_ARN} IS NOT NULL THEN 0 "
+    f"ELSE {_UNBLENDED} END"
+)
+_EFFECTIVE_EXPLAIN = (
+    "amortized: SavingsPlanCoveredUsage → `savingsPlan/SavingsPlanEffectiveCost`; "
+    "SavingsPlanRecurringFee → `savingsPlan/TotalCommitmentToDate` − "
+    "`savingsPlan/UsedCommitment` (the unused part); SavingsPlanNegation, "
+    "SavingsPlanUpfrontFee and a reservation's upfront Fee → 0; DiscountedUsage → "
+    "`reservation/EffectiveCost`; RIFee → unused amortized upfront fee + unused "
+    "recurring fee; anything else → `lineItem/UnblendedCost`"
+)
+
+
 def _rules() -> tuple[Rule, ...]:
     return (
         Rule(column="BillingAccountId", sql="`bill/PayerAccountId`", explain="as is"),
-        Rule(column="BillingAccountName", sql="`bill/PayerAccountName`", explain="as is"),
+        Rule(
+            column="BillingAccountName",
+            sql="`bill/PayerAccountName`",
+            explain="as is (CUR 2.0; the legacy CUR has no account names)",
+        ),
+        Rule(
+            column="BillingAccountType",
+            sql="CASE WHEN `bill/PayerAccountId` IS NOT NULL THEN 'Payer Account' END",
+            explain="'Payer Account' (the account that pays the bill)",
+        ),
         Rule(column="SubAccountId", sql="`lineItem/UsageAccountId`", explain="as is"),
-        Rule(column="SubAccountName", sql="`lineItem/UsageAccountName`", explain="as is"),
+        Rule(
+            column="SubAccountName",
+            sql="`lineItem/UsageAccountName`",
+            explain="as is (CUR 2.0; the legacy CUR has no account names)",
+        ),
         Rule(
             column="SubAccountType",
             sql="CASE WHEN `lineItem/UsageAccountId` IS NOT NULL THEN 'Linked Account' END",
@@ -130,27 +252,8 @@ def _rules() -> tuple[Rule, ...]:
         Rule(column="BilledCost", sql=_UNBLENDED, explain="the unblended cost, as invoiced"),
         Rule(
             column="EffectiveCost",
-            sql=(
-                f"CASE WHEN {_TYPE} = 'SavingsPlanCoveredUsage' "
-                "THEN `savingsPlan/SavingsPlanEffectiveCost` "
-                f"WHEN {_TYPE} = 'SavingsPlanRecurringFee' "
-                "THEN `savingsPlan/TotalCommitmentToDate` - `savingsPlan/UsedCommitment` "
-                f"WHEN {_TYPE} IN ('SavingsPlanNegation', 'SavingsPlanUpfrontFee') THEN 0 "
-                f"WHEN {_TYPE} = 'DiscountedUsage' THEN `reservation/EffectiveCost` "
-                f"WHEN {_TYPE} = 'RIFee' "
-                "THEN coalesce(`reservation/UnusedAmortizedUpfrontFeeForBillingPeriod`, 0) "
-                "+ coalesce(`reservation/UnusedRecurringFee`, 0) "
-                f"WHEN {_TYPE} = 'Fee' AND {_RI_ARN} IS NOT NULL THEN 0 "
-                f"ELSE {_UNBLENDED} END"
-            ),
-            explain=(
-                "amortized: SavingsPlanCoveredUsage → `savingsPlan/SavingsPlanEffectiveCost`; "
-                "SavingsPlanRecurringFee → `savingsPlan/TotalCommitmentToDate` − "
-                "`savingsPlan/UsedCommitment` (the unused part); SavingsPlanNegation, "
-                "SavingsPlanUpfrontFee and a reservation's upfront Fee → 0; DiscountedUsage → "
-                "`reservation/EffectiveCost`; RIFee → unused amortized upfront fee + unused "
-                "recurring fee; anything else → `lineItem/UnblendedCost`"
-            ),
+            sql=_EFFECTIVE,
+            explain=_EFFECTIVE_EXPLAIN,
         ),
         Rule(
             column="ListCost",
@@ -211,7 +314,18 @@ def _rules() -> tuple[Rule, ...]:
             ),
             explain="recurring fees → Recurring; usage → Usage-Based; the rest → One-Time",
         ),
-        Rule(column="ChargeDescription", sql="`lineItem/LineItemDescription`", explain="as is"),
+        Rule(
+            column="ChargeDescription",
+            sql=(
+                "coalesce(nullif(trim(`lineItem/LineItemDescription`), ''), nullif(concat_ws("
+                "' / ', coalesce(`product/ProductName`, `lineItem/ProductCode`), "
+                "`lineItem/UsageType`), ''))"
+            ),
+            explain=(
+                "`lineItem/LineItemDescription`; where it is empty: the product name / the "
+                "usage type (`Amazon Simple Storage Service / TimedStorage-ByteHrs`)"
+            ),
+        ),
         Rule(
             column="CommitmentDiscountId",
             sql=f"coalesce({_SP_ARN}, {_RI_ARN})",
@@ -248,11 +362,29 @@ def _rules() -> tuple[Rule, ...]:
         ),
         Rule(
             column="ConsumedUnit",
-            sql=f"CASE WHEN {_TYPE} IN {_USAGE_TYPES} THEN `pricing/unit` END",
-            explain="`pricing/unit` on usage lines",
+            sql=f"CASE WHEN {_TYPE} IN {_USAGE_TYPES} THEN {_unit(_UNIT)} END",
+            explain=(
+                "`pricing/unit` on usage lines, in FOCUS's unit format (`Hrs` → `Hours`, "
+                "`GB-Mo` → `GB-Months`; the unit as written is kept as `x_pricing_unit`)"
+            ),
         ),
-        Rule(column="PricingQuantity", sql="`lineItem/UsageAmount`", explain="as is"),
-        Rule(column="PricingUnit", sql="`pricing/unit`", explain="as is"),
+        Rule(
+            column="PricingQuantity",
+            sql=f"CASE WHEN {_PRICED} THEN {_AMOUNT} END",
+            explain=(
+                "`lineItem/UsageAmount`, on lines with a pricing unit and on purchases; null on "
+                "tax and on credits and refunds without a unit"
+            ),
+        ),
+        Rule(
+            column="PricingUnit",
+            sql=f"CASE WHEN {_PRICED} THEN coalesce({_unit(_UNIT)}, 'Units') END",
+            explain=(
+                "`pricing/unit` in FOCUS's unit format, where there is a PricingQuantity; a "
+                "purchase without one (an upfront fee, quantity 1) → Units (the price list "
+                "prices upfront fees per Quantity)"
+            ),
+        ),
         Rule(
             column="PricingCategory",
             sql=(
@@ -267,6 +399,11 @@ def _rules() -> tuple[Rule, ...]:
             ),
         ),
         Rule(column="PricingCurrency", sql="`lineItem/CurrencyCode`", explain="as is"),
+        Rule(
+            column="PricingCurrencyEffectiveCost",
+            sql=_EFFECTIVE,
+            explain="EffectiveCost: AWS prices in the billing currency",
+        ),
         Rule(column="ProviderName", sql="'AWS'", explain="AWS"),
         Rule(
             column="PublisherName",
@@ -280,9 +417,29 @@ def _rules() -> tuple[Rule, ...]:
         ),
         Rule(column="InvoiceId", sql="`bill/InvoiceId`", explain="as is"),
         Rule(column="RegionId", sql="`product/region`", explain="as is"),
-        Rule(column="RegionName", sql="`product/location`", explain="as is"),
+        Rule(
+            column="RegionName",
+            sql=(
+                f"CASE WHEN `product/region` IS NOT NULL THEN coalesce(`product/location`, "
+                f"nullif({lookup('`product/region`', REGIONS, '')}, ''), `product/region`) END"
+            ),
+            explain=(
+                "`product/location` where there is a region; a line without it: the region's "
+                "name from its id (`us-east-1` → `US East (N. Virginia)`), else the id"
+            ),
+        ),
         Rule(column="AvailabilityZone", sql="`lineItem/AvailabilityZone`", explain="as is"),
         Rule(column="ResourceId", sql="`lineItem/ResourceId`", explain="as is"),
+        Rule(
+            column="ResourceType",
+            sql=_resource_type(),
+            explain=(
+                "the IAM resource type, `service:type`: from an ARN (`arn:aws:rds:…:db:orders` "
+                "→ `rds:db`, a bucket ARN → `s3:bucket`, an ARN without a type → the service); "
+                "from the id's prefix (`i-` → `ec2:instance`, `vol-` → `ec2:volume`…); other "
+                "S3 ids → `s3:bucket`; else the product code"
+            ),
+        ),
         Rule(
             column="ServiceName",
             sql="coalesce(`product/ProductName`, `lineItem/ProductCode`)",
@@ -295,7 +452,11 @@ def _rules() -> tuple[Rule, ...]:
             sql="coalesce(`pricing/RateCode`, `pricing/RateId`)",
             explain="the rate code, else the rate id",
         ),
-        Rule(column="SkuMeter", sql="`lineItem/UsageType`", explain="as is"),
+        Rule(
+            column="SkuMeter",
+            sql="CASE WHEN `product/sku` IS NOT NULL THEN `lineItem/UsageType` END",
+            explain="`lineItem/UsageType`, where there is a SKU",
+        ),
         Rule(
             column="Tags",
             explain=(
@@ -305,6 +466,32 @@ def _rules() -> tuple[Rule, ...]:
             prefix="resourceTags/",
             build=_legacy_tags,
         ),
+    )
+
+
+def _unit(column: str) -> str:
+    """A unit in FOCUS's format (:data:`UNITS`), else as written."""
+    return f"coalesce(nullif({lookup(column, UNITS, '')}, ''), {column})"
+
+
+def _resource_type() -> str:
+    arn = r"^arn:[^:]+:([^:]+):[^:]*:[^:]*:(.+)$"
+    kind = r"^([^:/]+)[:/]"
+    prefixes = " ".join(
+        f"WHEN starts_with({_RESOURCE}, {literal(p)}) THEN {literal(t)}"
+        for p, t in sorted(RESOURCE_PREFIXES.items(), key=lambda e: -len(e[0]))
+    )
+    service = f"regexp_extract({_RESOURCE}, {literal(arn)}, 1)"
+    rest = f"regexp_extract({_RESOURCE}, {literal(arn)}, 2)"
+    return (
+        f"CASE WHEN {_RESOURCE} IS NULL THEN NULL "
+        f"WHEN regexp_matches({_RESOURCE}, {literal(arn)}) THEN "
+        f"CASE WHEN regexp_matches({rest}, {literal(kind)}) "
+        f"THEN {service} || ':' || regexp_extract({rest}, {literal(kind)}, 1) "
+        f"WHEN {service} = 's3' THEN 's3:bucket' ELSE {service} END "
+        f"{prefixes} "
+        "WHEN `lineItem/ProductCode` = 'AmazonS3' THEN 's3:bucket' "
+        "ELSE `lineItem/ProductCode` END"
     )
 
 
@@ -419,6 +606,7 @@ CUR = NativeFormat(
     rules=_LEGACY_RULES,
     numbers=frozenset(_NUMBERS),
     times=dict.fromkeys(_TIMES, ()),
+    keep=frozenset({"pricing/unit"}),
     notes=(
         "Amortized and unblended views come from the same file: BilledCost is unblended, "
         "EffectiveCost amortized.",
@@ -433,6 +621,7 @@ CUR2 = NativeFormat(
     rules=tuple(_renamed(rule) for rule in _LEGACY_RULES),
     numbers=frozenset(_cur2(_NUMBERS)),
     times=dict.fromkeys(_cur2(_TIMES), ()),
+    keep=frozenset(_cur2(("pricing/unit",))),
     notes=("Tags come from the `resource_tags` map; `user_` is dropped from user tag keys.",),
 )
 
