@@ -53,7 +53,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from costprism.ingest.checks import literal
-from costprism.native.mapping import NativeFormat, Rule, service_rules
+from costprism.native.mapping import NativeFormat, Rule, lookup, service_rules
 
 # meterCategory → FOCUS service subcategory (the category follows from it).
 SUBCATEGORIES: Mapping[str, str] = {
@@ -237,6 +237,53 @@ REGION_ALIASES: Mapping[str, str] = {
     "nznorth": "newzealandnorth",
 }
 
+# unitOfMeasure → FOCUS unit format. A block size stays in the unit (`10 Hours`, `10K` →
+# `10000 Units`): quantities are counted in blocks and prices are per block, so cost stays
+# price × quantity. The forms follow Microsoft's own mapping (FinOps toolkit open data,
+# PricingUnits.csv: `1/Month` → `Units/Month`, `1 GB/Month` → `GB/Month`); a unit not listed
+# is kept as written, as `x_unitOfMeasure` keeps every unit.
+UNITS: Mapping[str, str] = {
+    "1": "Units",
+    "1 Unit": "Units",
+    "1 Units": "Units",
+    "10": "10 Units",
+    "10 Units": "10 Units",
+    "100": "100 Units",
+    "100 Units": "100 Units",
+    "1K": "1000 Units",
+    "10K": "10000 Units",
+    "100K": "100000 Units",
+    "1M": "1000000 Units",
+    "10M": "10000000 Units",
+    "1 Hour": "Hours",
+    "1 Hours": "Hours",
+    "10 Hour": "10 Hours",
+    "1 Day": "Days",
+    "1 Month": "Months",
+    "1 Minute": "Minutes",
+    "1 Second": "Seconds",
+    "1 GB": "GB",
+    "1 MB": "MB",
+    "1 TB": "TB",
+    "1 GiB": "GiB",
+    "1 TiB": "TiB",
+    "1 GB/Hour": "GB/Hour",
+    "1 GB/Day": "GB/Day",
+    "1 GB/Month": "GB/Month",
+    "1 GiB/Month": "GiB/Month",
+    "1 TB/Month": "TB/Month",
+    "1 GB Hour": "GB-Hours",
+    "1 GiB Hour": "GiB-Hours",
+    "1 GB Second": "GB-Seconds",
+    "1 GiB Second": "GiB-Seconds",
+    "1/Hour": "Units/Hour",
+    "1/Day": "Units/Day",
+    "1/Month": "Units/Month",
+    "1/Year": "Units/Year",
+    "1 User": "Users",
+    "1 Count": "Count",
+}
+
 # Locations that name no region (compacted).
 NOT_REGIONS = (
     "global", "unassigned", "unknown", "all", "allregions", "intercontinental", "na",
@@ -263,6 +310,7 @@ class _Layout:
     """SQL for what both header generations say, each in its own column names."""
 
     cost: str
+    pricing_cost: str  # the cost in the pricing currency, or NULL
     date: str
     charge_type: str
     frequency: str
@@ -289,6 +337,8 @@ class _Layout:
     billing_account_id: str
     billing_account_name: str
     billing_account_explain: str
+    billing_account_type: str
+    billing_account_type_explain: str
     period_start: str
     period_end: str
     period_explain: tuple[str, str]
@@ -307,6 +357,11 @@ class _Layout:
     sku_id: str
     sku_explain: str
     consumed_service: str
+
+
+def _unit(column: str) -> str:
+    """``unitOfMeasure`` in FOCUS's unit format (:data:`UNITS`), else as written."""
+    return f"coalesce(nullif({lookup(f'trim({column})', UNITS, '')}, ''), {column})"
 
 
 def _ct(layout: _Layout) -> str:
@@ -331,6 +386,11 @@ def _rules(layout: _Layout) -> tuple[Rule, ...]:
         f"WHEN {ct} = 'unusedsavingsplan' OR {layout.pricing_model} = 'savingsplan' "
         "THEN 'Savings Plan' ELSE 'Reservation' END"
     )
+    unit = f"coalesce({_unit(layout.unit)}, 'Units')"
+    charge_name = (
+        f"CASE {ct} WHEN 'tax' THEN 'Tax' WHEN 'roundingadjustment' THEN 'Rounding Adjustment' "
+        f"ELSE {layout.charge_type} END"
+    )
     list_unit = _times(layout.payg_price, rate)
     contracted_unit = _times(layout.unit_price, rate)
     rules = [
@@ -340,6 +400,11 @@ def _rules(layout: _Layout) -> tuple[Rule, ...]:
             explain=layout.billing_account_explain,
         ),
         Rule(column="BillingAccountName", sql=layout.billing_account_name, explain="its name"),
+        Rule(
+            column="BillingAccountType",
+            sql=layout.billing_account_type,
+            explain=layout.billing_account_type_explain,
+        ),
         Rule(column="SubAccountId", sql=layout.subscription_id, explain="the subscription"),
         Rule(column="SubAccountName", sql=layout.subscription_name, explain="as is"),
         Rule(
@@ -440,8 +505,11 @@ def _rules(layout: _Layout) -> tuple[Rule, ...]:
         ),
         Rule(
             column="ChargeDescription",
-            sql=f"coalesce({layout.product_name}, {layout.meter_name})",
-            explain="the product name, else the meter name",
+            sql=f"coalesce({layout.product_name}, {layout.meter_name}, {charge_name})",
+            explain=(
+                "the product name, else the meter name; rows with neither (tax, rounding): "
+                "Tax, Rounding Adjustment, else the `chargeType`"
+            ),
         ),
         Rule(
             column="PricingCategory",
@@ -461,6 +529,18 @@ def _rules(layout: _Layout) -> tuple[Rule, ...]:
             ),
         ),
         Rule(column="PricingCurrency", sql=layout.pricing_currency, explain="as is"),
+        Rule(
+            column="PricingCurrencyEffectiveCost",
+            sql=(
+                f"CASE WHEN {purchase} AND {committed} THEN 0 "
+                f"ELSE coalesce({layout.pricing_cost}, {cost} / nullif({rate}, 0)) END"
+            ),
+            explain=(
+                "EffectiveCost in the pricing currency: `costInPricingCurrency` (MCA), else "
+                "the cost divided by the exchange rate (1 where the file prices in the billing "
+                "currency); 0 on commitment purchases and refunds"
+            ),
+        ),
         Rule(
             column="CommitmentDiscountId",
             sql=cid,
@@ -502,8 +582,11 @@ def _rules(layout: _Layout) -> tuple[Rule, ...]:
         ),
         Rule(
             column="ConsumedUnit",
-            sql=f"CASE WHEN {usage} THEN {layout.unit} END",
-            explain="the unit of measure as written (`1 Hour`, `10 GB`…), on usage rows",
+            sql=f"CASE WHEN {usage} AND {layout.quantity} IS NOT NULL THEN {unit} END",
+            explain=(
+                "the unit of measure in FOCUS's unit format (`1 Hour` → `Hours`, `10K` → "
+                "`10000 Units`, `1/Month` → `Units/Month`), on usage rows"
+            ),
         ),
         Rule(
             column="PricingQuantity",
@@ -512,8 +595,13 @@ def _rules(layout: _Layout) -> tuple[Rule, ...]:
         ),
         Rule(
             column="PricingUnit",
-            sql=f"CASE WHEN {not_tax} THEN {layout.unit} END",
-            explain="the unit of measure as written, not rescaled by its block size; null on tax",
+            sql=f"CASE WHEN {not_tax} AND {layout.quantity} IS NOT NULL THEN {unit} END",
+            explain=(
+                "the unit of measure in FOCUS's unit format, its block size kept (`10 Hours`, "
+                "`10K` → `10000 Units`: quantities are in blocks); a quantity without a unit "
+                "(commitment purchases) → Units; null where PricingQuantity is; the unit as "
+                "written is kept as an `x_` column"
+            ),
         ),
         Rule(column="ProviderName", sql="'Microsoft'", explain="Microsoft"),
         Rule(
@@ -553,11 +641,13 @@ def _rules(layout: _Layout) -> tuple[Rule, ...]:
             column="ServiceName",
             sql=(
                 f"coalesce({layout.meter_category}, {layout.product_name}, "
-                f"{layout.consumed_service})"
+                f"{layout.consumed_service}, {charge_name})"
             ),
             explain=(
                 "the meter category (`Virtual Machines`, `Storage`…); purchases and "
-                "Marketplace rows without one: the product name, else the consumed service"
+                "Marketplace rows without one: the product name, else the consumed service; "
+                "rows with none of them (tax, rounding): Tax, Rounding Adjustment, else the "
+                "`chargeType`"
             ),
         ),
         *service_rules(layout.meter_category, SUBCATEGORIES, "the meter category"),
@@ -571,7 +661,17 @@ def _rules(layout: _Layout) -> tuple[Rule, ...]:
             sql=f"CASE WHEN {not_tax} THEN {layout.meter_id} END",
             explain="the meter id (Azure prices each meter); null on tax",
         ),
-        Rule(column="SkuMeter", sql=layout.meter_name, explain="the meter name"),
+        Rule(
+            column="SkuMeter",
+            sql=(
+                f"CASE WHEN {not_tax} AND {layout.sku_id} IS NOT NULL "
+                f"THEN coalesce({layout.meter_name}, {layout.product_name}) END"
+            ),
+            explain=(
+                "the meter name where there is a SkuId; a purchase without a meter: the "
+                "product name (what was bought)"
+            ),
+        ),
         Rule(column="Tags", sql=_tags(layout.tags), explain=_TAGS_EXPLAIN),
     ]
     if layout.invoice_id is not None:
@@ -682,6 +782,7 @@ _RESOURCE_ID = "coalesce(`ResourceId`, `InstanceName`)"  # InstanceName: MCA fil
 
 COST_DETAILS = _Layout(
     cost="`costInBillingCurrency`",
+    pricing_cost="`costInPricingCurrency`",
     date="`date`",
     charge_type="`chargeType`",
     frequency="`frequency`",
@@ -721,6 +822,15 @@ COST_DETAILS = _Layout(
         "the enrollment, the same value as `billingAccountId`); the MCA billing account "
         "is kept as `x_billingAccountId`"
     ),
+    billing_account_type=(
+        "CASE WHEN `billingProfileId` IS NULL THEN NULL "
+        "WHEN `billingAccountId` IS NULL OR `billingAccountId` = `billingProfileId` "
+        "THEN 'Billing Account' ELSE 'Billing Profile' END"
+    ),
+    billing_account_type_explain=(
+        "Billing Profile (MCA: the billing profile differs from the billing account); "
+        "Billing Account (EA: the enrollment, the same id as `billingAccountId`)"
+    ),
     period_start="`billingPeriodStartDate`",
     period_end="date_trunc('day', `billingPeriodEndDate`) + INTERVAL 1 DAY",
     period_explain=(
@@ -746,6 +856,7 @@ COST_DETAILS = _Layout(
 
 USAGE_DETAILS = _Layout(
     cost="`PreTaxCost`",
+    pricing_cost="NULL",
     date="`UsageDateTime`",
     charge_type="`ChargeType`",
     frequency="`Frequency`",
@@ -778,6 +889,13 @@ USAGE_DETAILS = _Layout(
         "the EA enrollment account (`AccountOwnerId`); pay-as-you-go files, which have "
         "none, the subscription (a pay-as-you-go invoice is issued per subscription). The "
         "layout names no enrollment"
+    ),
+    billing_account_type=(
+        "CASE WHEN `AccountOwnerId` IS NOT NULL THEN 'Enrollment Account' "
+        "WHEN `SubscriptionGuid` IS NOT NULL THEN 'Subscription' END"
+    ),
+    billing_account_type_explain=(
+        "Enrollment Account (EA: `AccountOwnerId`); Subscription (pay-as-you-go files)"
     ),
     period_start="date_trunc('month', `UsageDateTime`)",
     period_end="date_trunc('month', `UsageDateTime`) + INTERVAL 1 MONTH",
@@ -833,6 +951,7 @@ AZURE = NativeFormat(
     numbers=frozenset(
         {
             "costInBillingCurrency",
+            "costInPricingCurrency",
             "quantity",
             "unitPrice",
             "PayGPrice",
@@ -843,6 +962,7 @@ AZURE = NativeFormat(
         }
     ),
     times=dict.fromkeys(("date", "billingPeriodStartDate", "billingPeriodEndDate"), DATE_FORMATS),
+    keep=frozenset({"billingAccountId", "unitOfMeasure", "costInPricingCurrency"}),
     notes=(
         _ACTUAL_AMORTIZED_NOTE,
         _ONE_DATASET_NOTE,
@@ -853,9 +973,11 @@ AZURE = NativeFormat(
         "converted with `exchangeRatePricingToBilling`.",
         "Dates are read as `MM/DD/YYYY` or ISO 8601 (`YYYY-MM-DD`, with or without a time), "
         "as UTC.",
-        "Azure's `unitOfMeasure` may name a block (`10 Hours`, `100 GB`): it is kept as "
-        "written and quantities are not rescaled, so prices stay per unit of `quantity` "
-        "as Microsoft computes costs (`unitPrice` × `quantity`).",
+        "Azure's `unitOfMeasure` may name a block (`10 Hours`, `10K`): PricingUnit and "
+        "ConsumedUnit write it in FOCUS's unit format with the block size kept (`10 Hours`, "
+        "`10000 Units`), and quantities are not rescaled, so prices stay per unit of "
+        "`quantity` as Microsoft computes costs (`unitPrice` × `quantity`). The unit as "
+        "written is kept as `x_unitOfMeasure`.",
     ),
 )
 
@@ -867,6 +989,7 @@ AZURE_LEGACY = NativeFormat(
     rules=_rules(USAGE_DETAILS),
     numbers=frozenset({"PreTaxCost", "UsageQuantity", "UnitPrice", "ResourceRate"}),
     times={"UsageDateTime": DATE_FORMATS},
+    keep=frozenset({"UnitOfMeasure"}),
     notes=(
         _ACTUAL_AMORTIZED_NOTE.replace("covered usage", "usage with a `ReservationId`", 1),
         _ONE_DATASET_NOTE,
