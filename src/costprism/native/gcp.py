@@ -434,6 +434,11 @@ def _rules(layout: Layout) -> tuple[Rule, ...]:
         Rule(column="BillingCurrency", sql=text("currency"), explain="as is"),
         Rule(column="PricingCurrency", sql=text("currency"), explain="as is"),
         Rule(
+            column="PricingCurrencyEffectiveCost",
+            sql=s.net,
+            explain="EffectiveCost (PricingCurrency is the billing currency)",
+        ),
+        Rule(
             column="BillingPeriodStart",
             sql=s.month,
             explain="the first day of `invoice.month` (YYYYMM), 00:00 UTC",
@@ -529,9 +534,15 @@ def _rules(layout: Layout) -> tuple[Rule, ...]:
             column="ChargeDescription",
             sql=(
                 f"CASE WHEN {s.cost_type} = 'adjustment' THEN coalesce("
-                f"{text('adjustment_info.description')}, {s.sku}) ELSE {s.sku} END"
+                f"{text('adjustment_info.description')}, {s.sku}) "
+                f"ELSE coalesce({s.sku}, CASE {s.cost_type} WHEN 'tax' THEN 'Tax' || "
+                f"coalesce(' on ' || {text('service.description')}, '') "
+                "WHEN 'rounding error' THEN 'Rounding error' END) END"
             ),
-            explain="`sku.description`; `adjustment_info.description` on adjustments",
+            explain=(
+                "`sku.description`; `adjustment_info.description` on adjustments; lines "
+                "without either: `Tax on <service.description>`, `Rounding error`"
+            ),
         ),
         Rule(
             column="PricingCategory",
@@ -657,8 +668,15 @@ def _rules(layout: Layout) -> tuple[Rule, ...]:
         ),
         Rule(
             column="ServiceName",
-            sql=f"coalesce({text('service.description')}, {text('service.id')})",
-            explain="`service.description`, else `service.id`",
+            sql=(
+                f"coalesce({text('service.description')}, {text('service.id')}, "
+                f"CASE {s.cost_type} WHEN 'rounding error' THEN 'Rounding Error' "
+                "WHEN 'tax' THEN 'Tax' END)"
+            ),
+            explain=(
+                "`service.description`, else `service.id`; a rounding-error (or tax) line "
+                "without a service → Rounding Error (Tax)"
+            ),
         ),
         *service_rules(text("service.description"), SUBCATEGORIES, "`service.description`"),
         Rule(
