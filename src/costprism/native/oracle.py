@@ -30,7 +30,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from costprism.ingest.checks import literal, quote
-from costprism.native.mapping import NativeFormat, Rule, service_rules
+from costprism.native.mapping import NativeFormat, Rule, lookup, service_rules
 
 PROVIDER = "Oracle"
 TAG_PREFIX = "tags/"
@@ -84,6 +84,21 @@ SUBCATEGORIES: Mapping[str, str] = {
     "SUPPORT": "Support",
 }
 
+# cost/billingUnitReadable → FOCUS unit format (a unit not listed is kept as written; the
+# column itself is kept as `x_cost_billingUnitReadable`).
+UNITS: Mapping[str, str] = {
+    "OCPU HOURS": "OCPU-Hours",
+    "ECPU HOURS": "ECPU-Hours",
+    "GIGABYTE HOURS": "GB-Hours",
+    "GIGABYTE MONTHS": "GB-Months",
+    "TERABYTE MONTHS": "TB-Months",
+    "GIGABYTES": "GB",
+    "GIGABYTES DATA_TRANSFERRED": "GB",
+    "HOURS": "Hours",
+    "DATAPOINTS": "Datapoints",
+    "REQUESTS": "Requests",
+}
+
 _COST = "`cost/myCost`"
 _CORRECTION = (
     "coalesce(lower(trim(CAST(`lineItem/isCorrection` AS VARCHAR))) IN "
@@ -120,6 +135,11 @@ def _rules() -> tuple[Rule, ...]:
         ),
         Rule(column="BillingCurrency", sql="`cost/currencyCode`", explain="as is"),
         Rule(column="PricingCurrency", sql="`cost/currencyCode`", explain="as is"),
+        Rule(
+            column="PricingCurrencyEffectiveCost",
+            sql=_COST,
+            explain="`cost/myCost`, as EffectiveCost: OCI prices in the billing currency",
+        ),
         Rule(
             column="BillingPeriodStart",
             sql=_MONTH,
@@ -193,8 +213,16 @@ def _rules() -> tuple[Rule, ...]:
         ),
         Rule(
             column="ConsumedUnit",
-            sql=f"CASE WHEN NOT {_CREDIT} THEN `cost/billingUnitReadable` END",
-            explain="`cost/billingUnitReadable` on usage rows",
+            sql=(
+                f"CASE WHEN NOT {_CREDIT} THEN coalesce(nullif("
+                f"{lookup('upper(trim(`cost/billingUnitReadable`))', UNITS, '')}, ''), "
+                "`cost/billingUnitReadable`) END"
+            ),
+            explain=(
+                "`cost/billingUnitReadable` on usage rows, in FOCUS's unit format (`OCPU HOURS` "
+                "→ `OCPU-Hours`, `GIGABYTE MONTHS` → `GB-Months`, `GIGABYTES DATA_TRANSFERRED` "
+                "→ `GB`); the unit as written is kept as `x_cost_billingUnitReadable`"
+            ),
         ),
         Rule(column="PricingQuantity", sql="`usage/billedQuantity`", explain="as is"),
         Rule(
@@ -272,6 +300,7 @@ COST_REPORT = NativeFormat(
     rules=_rules(),
     numbers=frozenset({"cost/myCost", "cost/unitPrice", "usage/billedQuantity"}),
     times=dict.fromkeys(("lineItem/intervalUsageStart", "lineItem/intervalUsageEnd"), ()),
+    keep=frozenset({"cost/billingUnitReadable"}),
     notes=(
         "The billing period is the UTC month of `lineItem/intervalUsageStart`: the report has "
         "no billing-period columns. A correction therefore lands in the month of the usage it "
