@@ -169,6 +169,37 @@ REGIONS: Mapping[str, str] = {
     "沙特(利雅得)": "me-central-1",
 }
 
+# `Usage Unit` (用量单位) in either language → FOCUS unit format; a unit not listed is kept as
+# written (and the column itself is kept as an `x_` column).
+UNITS: Mapping[str, str] = {
+    "Hour": "Hours",
+    "小时": "Hours",
+    "Day": "Days",
+    "天": "Days",
+    "Month": "Months",
+    "月": "Months",
+    "Year": "Years",
+    "年": "Years",
+    "Minute": "Minutes",
+    "分钟": "Minutes",
+    "Second": "Seconds",
+    "秒": "Seconds",
+    "个": "Units",
+    "次": "Counts",
+}
+
+# Instance id prefixes → the resource type as Alibaba's resource ARNs name it
+# (`acs:ecs:…:instance/i-…` → `ecs:instance`). Other ids: the product code.
+RESOURCE_PREFIXES: Mapping[str, str] = {
+    "i-": "ecs:instance",
+    "d-": "ecs:disk",
+    "rm-": "rds:dbinstance",
+    "pgm-": "rds:dbinstance",
+    "r-": "kvstore:instance",
+    "lb-": "slb:loadbalancer",
+    "eip-": "vpc:eip",
+}
+
 # English header name → its Chinese spelling(s). A name with two spellings (``官网价`` in
 # current exports, ``原价`` in older ones) reads the first that is present.
 CHINESE: Mapping[str, tuple[str, ...]] = {
@@ -234,12 +265,32 @@ _IS_CREDIT = f"({_IS_REFUND} OR (NOT {_IS_ADJUSTMENT} AND coalesce({_BILLED} < 0
 _IS_PURCHASE = f"({_IS_SUBSCRIPTION} OR {_IS_SAVINGS_PLAN})"
 _IS_USAGE = f"NOT ({_IS_CREDIT} OR {_IS_ADJUSTMENT} OR {_IS_PURCHASE})"
 _COVERED = f"({_IS_USAGE} AND {_SP_PAID} > 0)"
+_EFFECTIVE = (
+    f"CASE WHEN {_IS_SAVINGS_PLAN} AND NOT {_IS_CREDIT} THEN 0 ELSE {_BILLED} + {_SP_PAID} END"
+)
+_UNIT = (
+    f"coalesce(nullif({lookup('trim(`Usage Unit`)', UNITS, '')}, ''), "
+    "nullif(trim(`Usage Unit`), ''))"
+)
+_RESOURCE_TYPE = (
+    "CASE WHEN `Instance ID` IS NULL THEN NULL "
+    + " ".join(
+        f"WHEN starts_with(`Instance ID`, {literal(p)}) THEN {literal(t)}"
+        for p, t in sorted(RESOURCE_PREFIXES.items(), key=lambda e: -len(e[0]))
+    )
+    + " ELSE lower(`Product Code`) END"
+)
 
 
 def _rules() -> tuple[Rule, ...]:
     return (
         Rule(column="BillingAccountId", sql="`Account ID`", explain="as is"),
         Rule(column="BillingAccountName", sql="`Account Name`", explain="as is"),
+        Rule(
+            column="BillingAccountType",
+            sql="CASE WHEN `Account ID` IS NOT NULL THEN 'Alibaba Cloud Account' END",
+            explain="'Alibaba Cloud Account' (the account the bill is for)",
+        ),
         Rule(column="SubAccountId", sql="`Owner Account ID`", explain="the resource owner"),
         Rule(column="SubAccountName", sql="`Owner Account Name`", explain="as is"),
         Rule(
@@ -292,10 +343,7 @@ def _rules() -> tuple[Rule, ...]:
         ),
         Rule(
             column="EffectiveCost",
-            sql=(
-                f"CASE WHEN {_IS_SAVINGS_PLAN} AND NOT {_IS_CREDIT} THEN 0 "
-                f"ELSE {_BILLED} + {_SP_PAID} END"
-            ),
+            sql=_EFFECTIVE,
             explain=(
                 "the billed cost plus `Deducted By Savings Plan` (the plan's commitment the row "
                 "used); a savings plan's own fees → 0 (their cost is on the covered rows)"
@@ -399,15 +447,28 @@ def _rules() -> tuple[Rule, ...]:
         ),
         Rule(
             column="ConsumedUnit",
-            sql=f"CASE WHEN {_IS_USAGE} THEN `Usage Unit` END",
-            explain="`Usage Unit` on pay-as-you-go usage rows",
+            sql=f"CASE WHEN {_IS_USAGE} THEN {_UNIT} END",
+            explain=(
+                "`Usage Unit` on pay-as-you-go usage rows, in FOCUS's unit format (`Hour`, "
+                "`小时` → `Hours`; `Month`, `月` → `Months`); the unit as written is kept as an "
+                "`x_` column"
+            ),
         ),
         Rule(column="PricingQuantity", sql="`Usage`", explain="as is"),
-        Rule(column="PricingUnit", sql="`Usage Unit`", explain="as is"),
+        Rule(
+            column="PricingUnit",
+            sql=f"CASE WHEN `Usage` IS NOT NULL THEN {_UNIT} END",
+            explain="`Usage Unit` in FOCUS's unit format, where there is a `Usage`",
+        ),
         Rule(
             column="PricingCurrency",
             sql="coalesce(`Currency`, 'USD')",
             explain="as BillingCurrency",
+        ),
+        Rule(
+            column="PricingCurrencyEffectiveCost",
+            sql=_EFFECTIVE,
+            explain="EffectiveCost: the bill prices in its billing currency",
         ),
         Rule(column="ProviderName", sql=literal(PROVIDER), explain=PROVIDER),
         Rule(column="PublisherName", sql=literal(PROVIDER), explain=PROVIDER),
@@ -429,6 +490,15 @@ def _rules() -> tuple[Rule, ...]:
         Rule(column="ResourceId", sql="`Instance ID`", explain="as is"),
         Rule(column="ResourceName", sql="`Instance Name`", explain="as is"),
         Rule(
+            column="ResourceType",
+            sql=_RESOURCE_TYPE,
+            explain=(
+                "the resource type as Alibaba's resource ARNs name it, from the instance id's "
+                "prefix (`i-` → `ecs:instance`, `rm-` → `rds:dbinstance`, `lb-` → "
+                "`slb:loadbalancer`…); other ids: the product code (`oss`, `savingplan`)"
+            ),
+        ),
+        Rule(
             column="ServiceName",
             sql="coalesce(`Product Name`, `Product Code`)",
             explain="the product name, else the product code",
@@ -437,8 +507,14 @@ def _rules() -> tuple[Rule, ...]:
         Rule(column="SkuId", sql="`Product Type`", explain="the commodity code"),
         Rule(
             column="SkuMeter",
-            sql="coalesce(`Billing Item`, `Billing Item Code`)",
-            explain="the billing item",
+            sql=(
+                "CASE WHEN `Product Type` IS NOT NULL "
+                "THEN coalesce(`Billing Item`, `Billing Item Code`, `Product Detail`) END"
+            ),
+            explain=(
+                "the billing item, where there is a SkuId; rows without one (subscriptions, "
+                "refunds, adjustments): `Product Detail`"
+            ),
         ),
         Rule(
             column="Tags",
@@ -536,6 +612,7 @@ ENGLISH = NativeFormat(
     rules=_ENGLISH_RULES,
     numbers=frozenset(_NUMBERS),
     times=_TIMES,
+    keep=frozenset({"Usage Unit"}),
     notes=(
         "One reader for the billable-item and instance bills, monthly, daily (`Billing Date`) "
         "or detailed (`Usage Start Time`, `Usage End Time`).",
@@ -553,6 +630,7 @@ CHINESE_FORMAT = NativeFormat(
     rules=tuple(_translated(rule) for rule in _ENGLISH_RULES),
     numbers=frozenset(_all_chinese(_NUMBERS)),
     times={n: formats for name, formats in _TIMES.items() for n in chinese(name)},
+    keep=frozenset(chinese("Usage Unit")),
     notes=(
         "The English rules with the header translated: 账期 = Billing Cycle, 应付金额 = "
         "Pretax Amount, 官网价 (原价 in older exports) = Pretax Gross Amount, 优惠金额 = "
