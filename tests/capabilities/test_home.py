@@ -319,3 +319,41 @@ def test_a_registered_panel_kind_is_built_for_a_workspace_naming_it(
     ]
     scoped = page(view, ledger, "tester", ("BillingCurrency=EUR",))
     assert [p.record() for p in scoped.panels] == [{"kind": "currency-count", "currencies": 1}]
+
+
+def test_tag_compliance_needs_a_policy_and_follows_the_scope(
+    view: LedgerView, ledger: Ledger
+) -> None:
+    from costprism.allocation.tag_policy import parse_policy, policy_path
+    from costprism.capabilities.tag_governance import apply_policy, tag_report
+
+    empty = panel_of(page(view, ledger, "practitioner"), "tag-compliance")
+    assert (empty["policy"], empty["currencies"]) == (None, [])
+    policy = parse_policy(
+        "required: [{keys: [CostCenter, Environment]}]\nallowed: {Environment: [prod, staging]}\n"
+    )
+    apply_policy(ledger, policy)
+    try:
+        for role, scope in (("practitioner", ()), ("finance", PAYMENTS)):
+            home = page(view, ledger, role, scope)
+            record = panel_of(home, "tag-compliance")
+            assert (record["policy"], record["this_month"]) == (policy.digest, "2026-05")
+            report = tag_report(
+                view, policy, parse_filters(scope), month=date(2026, 5, 1), months=2, top=0
+            )
+            months = {(m.currency, m.month.month): m for m in report.trend}
+            summary = panel_of(home, "spend-summary")
+            currencies = [c["BillingCurrency"] for c in summary["currencies"]]
+            assert [c["BillingCurrency"] for c in record["currencies"]] == currencies
+            for row in record["currencies"]:
+                this, last = (
+                    months[(row["BillingCurrency"], 5)],
+                    months[(row["BillingCurrency"], 4)],
+                )
+                assert row["compliant_percent"] == this.compliant_percent
+                assert row["untagged_percent"] == this.untagged_percent
+                assert row["last_compliant_percent"] == last.compliant_percent
+                assert row["taggable_cost"] == float(this.taggable_cost)
+                assert 0 < row["compliant_cost"] < row["taggable_cost"]
+    finally:
+        policy_path(ledger.root).unlink()

@@ -27,6 +27,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -124,8 +125,15 @@ def role_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RoleSite]:
 @pytest.fixture(scope="session")
 def live_server(role_site: RoleSite) -> Iterator[str]:
     """The site served by uvicorn in a thread; yields its base URL."""
+    with serving(role_site.app) as base:
+        yield base
+
+
+@contextmanager
+def serving(app: FastAPI) -> Iterator[str]:
+    """``app`` served by uvicorn in a thread on a free loopback port; yields its base URL."""
     port = _free_port()
-    config = uvicorn.Config(role_site.app, host="127.0.0.1", port=port, log_level="warning")
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, name="uvicorn", daemon=True)
     thread.start()

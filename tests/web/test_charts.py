@@ -15,6 +15,7 @@ from costprism.web.pages.charts import (
     percent,
     plotly_text,
     report_figures,
+    tag_figures,
     trend_figures,
 )
 from costprism.web.rendering import templates
@@ -111,3 +112,32 @@ def test_names_that_look_like_markup_are_shown_literally() -> None:
     [trace] = figure["data"]
     assert "<a" not in trace["name"]
     assert "<a" not in trace["x"][0]
+
+
+def test_tag_figures_stack_taggable_cost_and_draw_the_kpis_as_lines() -> None:
+    month = {
+        "taggable_cost": 100.0, "compliant_cost": 60.0, "untagged_cost": 15.0,
+        "compliant_percent": 60.0, "untagged_percent": 15.0,
+    }  # fmt: skip
+    report = {
+        "measure": "EffectiveCost",
+        "trend": [
+            {**month, "month": "2026-04", "BillingCurrency": "USD"},
+            {**month, "month": "2026-04", "BillingCurrency": "EUR", "untagged_percent": None},
+            {**month, "month": "2026-05", "BillingCurrency": "USD", "compliant_cost": 70.0},
+        ],
+    }
+    usd, eur = tag_figures(report)
+    assert (usd["currency"], eur["currency"]) == ("USD", "EUR")
+    bars = {t["name"]: t["y"] for t in usd["data"] if t["type"] == "bar"}
+    assert bars == {
+        "compliant": [60.0, 70.0],
+        "tagged, not compliant": [25.0, 15.0],
+        "untagged": [15.0, 15.0],
+    }
+    lines = [t for t in usd["data"] if t["type"] == "scatter"]
+    assert [t["yaxis"] for t in lines] == ["y2", "y2"]
+    assert usd["layout"]["barmode"] == "stack"
+    assert usd["layout"]["yaxis2"]["range"] == [0, 100]
+    assert [t["y"] for t in eur["data"] if t["name"] == "% untagged"] == [[None]]
+    assert tag_figures({"measure": "EffectiveCost", "trend": []}) == []

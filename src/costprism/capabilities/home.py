@@ -20,7 +20,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from costprism.capabilities.allocation import AllocationKpis, allocation_kpis
 from costprism.capabilities.datasources import slice_history
@@ -32,6 +32,9 @@ from costprism.errors import InternalError, NotFound
 from costprism.focus import MEASURES
 from costprism.ledger import Ledger
 from costprism.roles.workspaces import TREND_MONTHS, WORKSPACES, PanelSpec
+
+if TYPE_CHECKING:
+    from costprism.capabilities.tag_governance import MonthCompliance
 
 SOURCE = "x_SourceId"
 
@@ -570,3 +573,76 @@ def _day(value: date | datetime) -> date:
 
 def _month(value: date | None) -> str | None:
     return value.strftime("%Y-%m") if value else None
+
+
+# --- tag-compliance ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class CurrencyCompliance:
+    currency: str
+    this_month: MonthCompliance | None
+    last_month: MonthCompliance | None
+
+    def record(self) -> dict[str, Any]:
+        this, last = self.this_month, self.last_month
+        return {
+            "BillingCurrency": self.currency,
+            "taggable_cost": float(this.taggable_cost) if this else 0.0,
+            "untagged_cost": float(this.untagged_cost) if this else 0.0,
+            "compliant_cost": float(this.compliant_cost) if this else 0.0,
+            "untagged_percent": this.untagged_percent if this else None,
+            "compliant_percent": this.compliant_percent if this else None,
+            "last_untagged_percent": last.untagged_percent if last else None,
+            "last_compliant_percent": last.compliant_percent if last else None,
+        }
+
+
+@dataclass(frozen=True, kw_only=True)
+class TagCompliance:
+    spec: PanelSpec
+    policy: str | None  # the active tag policy's digest; None when no policy is set
+    this_month: date | None
+    last_month: date | None
+    currencies: tuple[CurrencyCompliance, ...]
+
+    def record(self) -> dict[str, Any]:
+        return {
+            **panel_head(self.spec),
+            "policy": self.policy,
+            "measure": "EffectiveCost",
+            "this_month": _month(self.this_month),
+            "last_month": _month(self.last_month),
+            "currencies": [c.record() for c in self.currencies],
+        }
+
+
+@panel("tag-compliance")
+def tag_compliance(context: HomeContext, spec: PanelSpec) -> TagCompliance:
+    """% untagged and % tag-policy compliant of this month's (and last month's) taggable
+    EffectiveCost, per currency, by :func:`~costprism.capabilities.tag_governance.tag_report`
+    over the page's scope; nothing to compute while no tag policy is set."""
+    from costprism.capabilities.tag_governance import active_policy, tag_report
+
+    policy = active_policy(context.ledger)
+    this, last = context.this_month, context.last_month
+    found: tuple[CurrencyCompliance, ...] = ()
+    if policy is not None and this is not None and last is not None:
+        report = tag_report(context.view, policy, context.scope, month=this, months=2, top=0)
+        months = {(m.currency, m.month): m for m in report.trend}
+        charged = context.currencies(this, add_months(this, 1))
+        found = tuple(
+            CurrencyCompliance(
+                currency=currency,
+                this_month=months.get((currency, this)),
+                last_month=months.get((currency, last)),
+            )
+            for currency in (*charged, *sorted({c for c, _ in months} - set(charged)))
+        )
+    return TagCompliance(
+        spec=spec,
+        policy=policy.digest if policy else None,
+        this_month=this,
+        last_month=last,
+        currencies=found,
+    )

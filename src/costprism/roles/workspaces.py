@@ -18,6 +18,9 @@ The kinds built today (every workspace uses only these, a test checks it):
 ``allocation``
     allocation KPIs this month, per currency: % allocated, % unallocated shared cost and
     apportionment validation (Σ allocated parts / ledger = 100 %), under the rules in force
+``tag-compliance``
+    % untagged and % tag-policy compliant of this month's taggable cost, per currency,
+    with last month beside them (only once a tag policy is set)
 
 Purposes are the "responsibilities" column of the role table in the product description
 (``shared/docs/product.md``), shortened to one line.
@@ -74,6 +77,10 @@ def _allocation() -> PanelSpec:
     return PanelSpec(kind="allocation", title="Allocation this month")
 
 
+def _tag_compliance() -> PanelSpec:
+    return PanelSpec(kind="tag-compliance", title="Tag policy compliance")
+
+
 def _freshness() -> PanelSpec:
     return PanelSpec(kind="freshness", title="Data freshness")
 
@@ -98,6 +105,7 @@ WORKSPACES: dict[str, Workspace] = {
             _top("SubAccountName", "sub-accounts"),
             _top("tag:team", "teams"),
             _allocation(),
+            _tag_compliance(),
             _freshness(),
         ),
         _workspace(
@@ -144,6 +152,7 @@ WORKSPACES: dict[str, Workspace] = {
             _top("BillingAccountName", "billing accounts"),
             _top("ChargeCategory", "charge categories"),
             _allocation(),
+            _tag_compliance(),
             _freshness(),
             basis="billed",
         ),

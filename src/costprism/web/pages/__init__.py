@@ -8,9 +8,9 @@ from costprism.server.auth import csrf_protect
 
 
 def routers() -> list[APIRouter]:
-    from costprism.web.pages import admin, explorer, home, rules, signin, sources, tokens
+    from costprism.web.pages import admin, explorer, home, rules, signin, sources, tags, tokens
 
-    modules = [signin, home, explorer, sources, admin, tokens, rules]
+    modules = [signin, home, explorer, sources, admin, tokens, rules, tags]
     return [module.router for module in modules]
 
 

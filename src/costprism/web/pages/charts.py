@@ -4,7 +4,8 @@ A chart is ``<div class="chart" data-figure='{"data": […], "layout": {…}}'>`
 script hands the two to ``Plotly.newPlot``. Figures are built here, in Python, from the
 same records the JSON twins return, one figure per ``BillingCurrency`` (stacking two
 currencies would add them up). Importing this module installs the filters ``money`` and
-``percent`` and the globals ``trend_figures`` and ``report_figures`` in the page templates.
+``percent`` and the globals ``trend_figures``, ``report_figures`` and ``tag_figures`` in the page
+templates.
 """
 
 from __future__ import annotations
@@ -69,6 +70,50 @@ def report_figures(
     return figures
 
 
+def tag_figures(report: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """One chart per currency of a tag report record (see
+    :func:`~costprism.capabilities.tag_governance.tag_report`): per month, the taggable cost
+    stacked as compliant, tagged but not compliant, and untagged; the two KPIs as lines in
+    percent on the right-hand axis."""
+    by_currency: dict[str, list[Mapping[str, Any]]] = {}
+    for row in report["trend"]:
+        by_currency.setdefault(row["BillingCurrency"], []).append(row)
+    figures = []
+    for currency, rows in by_currency.items():
+        months = [r["month"] for r in rows]
+        other = [r["taggable_cost"] - r["compliant_cost"] - r["untagged_cost"] for r in rows]
+        traces = [
+            _bar("compliant", months, [r["compliant_cost"] for r in rows]),
+            _bar("tagged, not compliant", months, other),
+            _bar("untagged", months, [r["untagged_cost"] for r in rows]),
+            _line("% compliant", months, [r["compliant_percent"] for r in rows]),
+            _line("% untagged", months, [r["untagged_percent"] for r in rows]),
+        ]
+        figure = _figure(currency=currency, measure=f"taggable {report['measure']}", traces=traces)
+        figure["layout"]["yaxis2"] = {
+            "overlaying": "y",
+            "side": "right",
+            "range": [0, 100],
+            "ticksuffix": "%",
+            "showgrid": False,
+        }
+        figure["layout"]["margin"]["r"] = 50
+        figures.append(figure)
+    return figures
+
+
+def _line(name: str, x: Sequence[Any], y: Sequence[float | None]) -> dict[str, Any]:
+    return {
+        "type": "scatter",
+        "mode": "lines+markers",
+        "name": name,
+        "x": list(x),
+        "y": list(y),
+        "yaxis": "y2",
+        "hovertemplate": "%{x}: %{y:.2f}%<extra>" + name + "</extra>",
+    }
+
+
 def _traces(series: Mapping[str, Mapping[str, float]]) -> list[dict[str, Any]]:
     names = sorted(series, key=lambda n: (n == OTHER, -sum(series[n].values()), n))
     return [
@@ -112,4 +157,6 @@ def _figure(*, currency: str, measure: str, traces: list[dict[str, Any]]) -> dic
 
 
 templates.env.filters.update(money=money, percent=percent, label=label)
-templates.env.globals.update(trend_figures=trend_figures, report_figures=report_figures)
+templates.env.globals.update(
+    trend_figures=trend_figures, report_figures=report_figures, tag_figures=tag_figures
+)

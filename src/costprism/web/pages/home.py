@@ -14,6 +14,7 @@ from urllib.parse import urlencode
 from fastapi import Depends, Request, Response
 
 from costprism.capabilities.home import add_months, home_page
+from costprism.capabilities.tag_governance import active_policy
 from costprism.errors import AccessError
 from costprism.roles import ROLES, Principal
 from costprism.roles.workspaces import TREND_MONTHS
@@ -31,8 +32,9 @@ def home(
 ) -> Response:
     chosen = held_role(principal, role)
     now = _ten_minutes(datetime.now(UTC))
+    policy = active_policy(services.ledger)  # a new tag policy is a new page
     page = services.remembered(
-        ("home", chosen, principal.scope, now),
+        ("home", chosen, principal.scope, now, policy.digest if policy else None),
         lambda view: home_page(
             view, services.ledger, chosen, principal.scope, today=now.date(), now=now
         ),
