@@ -19,7 +19,8 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 install: $(VENV)/.installed
 
 # The Spark conformance tests need a Java 17 runtime, the browser tests Debian's Chromium
-# (Playwright drives /usr/bin/chromium; it cannot download its own browsers here). Each is
+# (Playwright drives /usr/bin/chromium; it cannot download its own browsers here), the
+# chargeback PDF test poppler-utils' pdftoppm (it turns a PDF page into PNG). Each is
 # installed where it is missing (CI runs as root). PostgreSQL is installed by .ci/postgres.
 system-deps:
 	@command -v java >/dev/null 2>&1 || { \
@@ -28,6 +29,9 @@ system-deps:
 	@test -x /usr/bin/chromium || { \
 		echo "installing Chromium for the browser tests"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
+	@command -v pdftoppm >/dev/null 2>&1 || { \
+		echo "installing poppler-utils (pdftoppm) for the chargeback PDF test"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq poppler-utils; }
 
 # The FinOps Foundation's FOCUS validator (PyPI focus-validator), which the tests run on
 # CostPrism's exports, in its own venv: it needs Python 3.12 or newer (on 3.11 pip picks an

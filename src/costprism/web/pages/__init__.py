@@ -8,9 +8,19 @@ from costprism.server.auth import csrf_protect
 
 
 def routers() -> list[APIRouter]:
-    from costprism.web.pages import admin, explorer, home, rules, signin, sources, tags, tokens
+    from costprism.web.pages import (
+        admin,
+        chargeback,
+        explorer,
+        home,
+        rules,
+        signin,
+        sources,
+        tags,
+        tokens,
+    )
 
-    modules = [signin, home, explorer, sources, admin, tokens, rules, tags]
+    modules = [signin, home, explorer, sources, admin, tokens, rules, chargeback, tags]
     return [module.router for module in modules]
 
 

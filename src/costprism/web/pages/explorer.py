@@ -160,12 +160,18 @@ def explorer(request: Request, principal: Viewer, services: ServicesDep) -> Resp
         query = form.query()
         with services.view() as view:
             report = cost_report(view, query, principal.scope)
+            dimensions = view.dimensions
     except UserError as error:
         if wants_json(request):
             raise
         context = {**_form_context(form), "error": error.message}
         return render(request, "explorer.html", context, principal=principal, status=400)
-    context = {**_form_context(form), **_result(form, query, report), "error": None}
+    context = {
+        **_form_context(form),
+        **_result(form, query, report),
+        "showback": _showback(dimensions),
+        "error": None,
+    }
     return render(request, "explorer.html", context, principal=principal)
 
 
@@ -265,6 +271,17 @@ def _result(form: ExplorerForm, query: CostQuery, report: CostReport) -> dict[st
         "csv_url": "/explorer.csv?" + urlencode(form.pairs()),
         "version": report.version,
     }
+
+
+def _showback(dimensions: Iterable[str]) -> list[dict[str, str]]:
+    """Presets: cost by each allocation dimension per billing period (showback)."""
+    return [
+        {
+            "dimension": d,
+            "url": "/explorer?" + urlencode({"by": d, "granularity": "billing-period"}),
+        }
+        for d in dimensions
+    ]
 
 
 def _drill_url(form: ExplorerForm, query: CostQuery, row: Mapping[str, Any]) -> str | None:
