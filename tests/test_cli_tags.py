@@ -71,4 +71,4 @@ def test_report_and_resources_are_the_capabilitys(home: Path) -> None:
     ]
     bad = run_cli("tags", "report", "--month", "05/2026", home=home)
     assert bad.returncode == 1
-    assert "error [usage]: --month '05/2026' is not a month; write YYYY-MM" in bad.stderr
+    assert "error [input.bad_option]: --month '05/2026' is not a month; write YYYY-MM" in bad.stderr

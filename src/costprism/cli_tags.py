@@ -119,7 +119,8 @@ def _report(
     as_of: str | None,
     home: Path | None,
 ) -> TagReport:
-    from costprism.capabilities.tag_governance import parse_month, require_policy, tag_report
+    from costprism.capabilities.allocation import parse_month
+    from costprism.capabilities.tag_governance import require_policy, tag_report
     from costprism.engine.backends import open_ledger
     from costprism.engine.filters import parse_filters
     from costprism.ledger import Ledger

@@ -49,7 +49,7 @@ def test_errors_say_how_to_fix(tags_site: TagsSite) -> None:  # noqa: F811
     client = tags_site.api("pat")
     bad = client.get("/api/v1/tags/report", params={"month": "May"})
     assert bad.status_code == 400
-    assert bad.json()["error"]["code"] == "usage"
+    assert bad.json()["error"]["code"] == "input.bad_option"
     assert "write YYYY-MM" in bad.json()["error"]["message"]
     assert client.get("/api/v1/tags/report", params={"top": "5000"}).status_code == 422
     where = client.get("/api/v1/tags/report", params={"where": "Nope=1"})

@@ -12,11 +12,10 @@ import pytest
 
 from costprism.allocation.rules import parse_rules
 from costprism.allocation.tag_policy import parse_policy
-from costprism.capabilities.allocation import apply_rules
+from costprism.capabilities.allocation import apply_rules, parse_month
 from costprism.capabilities.tag_governance import (
     active_policy,
     apply_policy,
-    parse_month,
     require_policy,
     tag_report,
 )

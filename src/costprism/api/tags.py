@@ -11,12 +11,12 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
 
+from costprism.capabilities.allocation import parse_month
 from costprism.capabilities.tag_governance import (
     MAX_MONTHS,
     MAX_TOP,
     MONTHS,
     TOP,
-    parse_month,
     require_policy,
     tag_report,
 )
@@ -38,7 +38,7 @@ def get_tag_report(
     top: Annotated[int, Query(ge=0, le=MAX_TOP)] = TOP,
     where: Where = [],  # noqa: B006 (FastAPI copies defaults)
 ) -> dict[str, Any]:
-    chosen = parse_month(month)
+    chosen = parse_month(month, "month")
     scope = (*principal.scope, *parse_filters(where))
     policy = require_policy(services.ledger)
     with services.view() as view:

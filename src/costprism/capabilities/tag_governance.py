@@ -211,18 +211,6 @@ def tag_report(
     )
 
 
-def parse_month(text: str | None, option: str = "month") -> date | None:
-    """``YYYY-MM`` as the first day of that month (None for None or an empty text)."""
-    if not text:
-        return None
-    try:
-        return datetime.strptime(text.strip(), "%Y-%m").date()
-    except ValueError:
-        raise UserError(
-            f"{option} {text!r} is not a month; write YYYY-MM, e.g. 2026-05", code="usage"
-        ) from None
-
-
 def _month_compliance(row: dict[str, Any]) -> MonthCompliance:
     month = row["month"]
     return MonthCompliance(

@@ -16,12 +16,12 @@ from urllib.parse import urlencode
 
 from fastapi import Depends, Request, Response
 
+from costprism.capabilities.allocation import parse_month
 from costprism.capabilities.home import add_months
 from costprism.capabilities.tag_governance import (
     TOP,
     TagReport,
     active_policy,
-    parse_month,
     tag_report,
 )
 from costprism.errors import UserError
@@ -50,7 +50,7 @@ def tags_page(
         return render(request, "tags.html", context, principal=principal)
     context["policy"] = {**policy.record(), "text": policy.text}
     try:
-        chosen = parse_month(form["month"])
+        chosen = parse_month(form["month"], "month")
         size = _whole_number("top", form["top"]) if form["top"] else TOP
         with services.view() as view:
             report = tag_report(view, policy, principal.scope, month=chosen, top=size)
