@@ -98,28 +98,34 @@ def dimension_column(dimension: str) -> str:
 
 def load_rules(path: Path) -> RuleSet:
     """Read and check a rules file; an :class:`InputError` names file, line and fix."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as error:
-        raise InputError(
-            f"{path}: can't read the rules file ({error})", code="rules.bad_file"
-        ) from error
-    return parse_rules(text, str(path))
+    return parse_rules(read_text(path, "rules file", "rules.bad_file"), str(path))
 
 
 def parse_rules(text: str, name: str = "<rules>") -> RuleSet:
     """Parse rules YAML (``name`` is used in messages)."""
+    return _Parser(name).rule_set(compose(text, name, "rules.bad_yaml"), text)
+
+
+def read_text(path: Path, what: str, code: str) -> str:
+    """A UTF-8 file's text; an :class:`InputError` with ``code`` if it can't be read."""
     try:
-        root = yaml.compose(text)
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise InputError(f"{path}: can't read the {what} ({error})", code=code) from error
+
+
+def compose(text: str, name: str, code: str) -> yaml.Node | None:
+    """YAML's node tree (with line and column marks); an :class:`InputError` with ``code``
+    naming ``name``:line:column where it is not valid YAML."""
+    try:
+        return yaml.compose(text)
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f"{name}:{mark.line + 1}:{mark.column + 1}" if mark else name
         problem = getattr(error, "problem", None) or str(error)
         raise InputError(
-            f"{where}: not valid YAML ({problem}); check indentation and quoting",
-            code="rules.bad_yaml",
+            f"{where}: not valid YAML ({problem}); check indentation and quoting", code=code
         ) from error
-    return _Parser(name).rule_set(root, text)
 
 
 class _Parser:

@@ -36,7 +36,7 @@ from typing import Any
 
 import yaml
 
-from costprism.allocation.rules import _Parser
+from costprism.allocation.rules import _Parser, compose, read_text
 from costprism.engine.filters import Filter, normalize_tag_key
 from costprism.errors import InputError
 from costprism.focus import LEDGER_SCHEMA
@@ -119,28 +119,12 @@ class TagPolicy:
 
 def load_policy(path: Path) -> TagPolicy:
     """Read and check a policy file; an :class:`InputError` names file, line and fix."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as error:
-        raise InputError(
-            f"{path}: can't read the tag policy file ({error})", code="tags.bad_file"
-        ) from error
-    return parse_policy(text, str(path))
+    return parse_policy(read_text(path, "tag policy file", "tags.bad_file"), str(path))
 
 
 def parse_policy(text: str, name: str = "<tag policy>") -> TagPolicy:
     """Parse tag policy YAML (``name`` is used in messages)."""
-    try:
-        root = yaml.compose(text)
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        where = f"{name}:{mark.line + 1}:{mark.column + 1}" if mark else name
-        problem = getattr(error, "problem", None) or str(error)
-        raise InputError(
-            f"{where}: not valid YAML ({problem}); check indentation and quoting",
-            code="tags.bad_yaml",
-        ) from error
-    return _PolicyParser(name).policy(root, text)
+    return _PolicyParser(name).policy(compose(text, name, "tags.bad_yaml"), text)
 
 
 def policy_path(ledger_root: Path) -> Path:
