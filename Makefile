@@ -57,6 +57,8 @@ demo: install
 	$(BIN)/costprism demo generate --out $(DEMO_DATA) --months 13 --seed 7 --rows-per-month $(DEMO_ROWS)
 	$(BIN)/costprism ingest $(DEMO_DATA)/focus --source demo --home $(DEMO_HOME)
 	$(BIN)/costprism rules apply $(DEMO_DATA)/rules.yaml --home $(DEMO_HOME)
+	$(BIN)/costprism tags policy apply $(DEMO_DATA)/tag-policy.yaml --home $(DEMO_HOME)
+	$(BIN)/costprism chargeback gl-mapping apply $(DEMO_DATA)/gl-mapping.csv --home $(DEMO_HOME)
 	$(BIN)/costprism cost --by ProviderName --granularity total --home $(DEMO_HOME)
 	@echo "ledger ready in $(DEMO_HOME); try: $(BIN)/costprism cost --by ServiceName --top 10 --home $(DEMO_HOME)"
 	$(BIN)/costprism demo users --home $(DEMO_HOME)

@@ -302,3 +302,27 @@ def test_export_bad_options_exit_1(
     assert message in result.stderr
     assert "Traceback" not in result.stderr
     assert list(tmp_path.iterdir()) == []
+
+
+def test_cost_by_a_dimension_of_an_earlier_rule_set(tmp_path: Path, focus_data: Path) -> None:
+    home = tmp_path / "home"
+    ok(run_cli("ingest", focus_data / SAMPLE, "--source", "sample", home=home))
+    first = tmp_path / "first.yaml"
+    first.write_text(
+        "dimensions: [team]\nrules:\n  - {name: all, match: {BilledCost: {is: not null}}, "
+        "set: {team: everyone}}\n"
+    )
+    second = tmp_path / "second.yaml"
+    second.write_text("dimensions: [team]\nrules: []\n")
+    assert "rules version 1" in ok(run_cli("rules", "apply", first, home=home))
+    assert "rules version 2" in ok(run_cli("rules", "apply", second, home=home))
+    newest = records("cost", "--by", "team", "--granularity", "total", home=home)
+    earlier = records(
+        "cost", "--by", "team", "--granularity", "total", "--rules-version", "1", home=home
+    )
+    assert {r["team"] for r in newest} == {"(unallocated)"}
+    assert {r["team"] for r in earlier} == {"everyone"}
+    assert cents_sum(newest, "EffectiveCost") == cents_sum(earlier, "EffectiveCost")
+    missing = run_cli("cost", "--by", "team", "--rules-version", "9", home=home)
+    assert missing.returncode == 1
+    assert "rules version 9 does not exist" in missing.stderr

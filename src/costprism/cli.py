@@ -190,10 +190,15 @@ def cost_command(
     top: Annotated[int | None, typer.Option(help="Keep the N largest groups.")] = None,
     as_of: AsOfOption = None,
     engine: Annotated[str, typer.Option(help="duckdb or spark.")] = "duckdb",
+    rules_version: Annotated[
+        int | None,
+        typer.Option("--rules-version", help="Allocation rule-set version (default: newest)."),
+    ] = None,
     output: FormatOption = "table",
     home: HomeOption = None,
 ) -> None:
-    """Cost by any columns and tags over time, in each billing currency."""
+    """Cost by any columns, tags and allocation dimensions over time, in each billing
+    currency."""
     from costprism.capabilities.cost_request import parse_cost_query
     from costprism.capabilities.reporting import cost_report
     from costprism.engine.backends import EngineName, open_ledger
@@ -210,7 +215,10 @@ def cost_command(
         prefix="--",
     )
     chosen: EngineName = _choice(engine, ("duckdb", "spark"), "--engine")
-    view = open_ledger(Ledger.at_home(resolve_home(home)), as_of=_as_of(as_of), engine=chosen)
+    view = open_ledger(
+        Ledger.at_home(resolve_home(home)), as_of=_as_of(as_of), engine=chosen,
+        rules_version=rules_version,
+    )  # fmt: skip
     report = cost_report(view, query)
     _render(report.records(), _format(output), title=f"ledger version {report.version}")
 

@@ -43,3 +43,31 @@ def test_generate_writes_the_rules_and_they_allocate_the_demo(tmp_path: Path) ->
     for row in allocation_totals(ledger):
         assert abs(row["allocated"] + row["unallocated"] - row["total"]) < Decimal("0.005")
         assert row["allocated"] > row["total"] * Decimal("0.9")  # tags, aliases, accounts
+
+
+def test_the_tag_policy_and_gl_mapping_work_on_the_demo(tmp_path: Path) -> None:
+    from costprism.allocation.tag_policy import parse_policy
+    from costprism.capabilities.chargeback import gl_export, parse_gl_mapping
+    from costprism.capabilities.tag_governance import tag_report
+    from costprism.demo.allocation import GL_MAPPING_FILE, TAG_POLICY_FILE
+
+    generate(tmp_path / "demo", DemoSpec(seed=3, months=1, rows_per_month=2_000))
+    ledger = Ledger.at_home(tmp_path / "home")
+    ingest([tmp_path / "demo" / "focus"], ledger, IngestOptions(source="demo"))
+    apply_rules(ledger, parse_rules(demo_rules()))
+    view = open_ledger(ledger)
+
+    policy = parse_policy((tmp_path / "demo" / TAG_POLICY_FILE).read_text(encoding="utf-8"))
+    report = tag_report(view, policy)
+    for kpi in report.kpis:
+        assert 0 < kpi.compliant_cost <= kpi.taggable_cost
+    (usd,) = [kpi for kpi in report.kpis if kpi.currency == "USD"]
+    assert usd.compliant_cost < usd.taggable_cost  # the catalog's misspellings are caught
+    assert report.resources
+
+    mapping = parse_gl_mapping((tmp_path / "demo" / GL_MAPPING_FILE).read_text(encoding="utf-8"))
+    month = report.months[-1].strftime("%Y-%m")
+    rows = gl_export(view, month, gl_mapping=mapping)
+    accounts = {row.gl_account for row in rows}
+    assert {"6100", "6900"} <= accounts
+    assert "(unmapped)" not in accounts  # the * line catches the rest

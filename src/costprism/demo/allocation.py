@@ -23,6 +23,8 @@ from costprism.demo.company import (
 )
 
 RULES_FILE = "rules.yaml"
+TAG_POLICY_FILE = "tag-policy.yaml"
+GL_MAPPING_FILE = "gl-mapping.csv"
 _PLATFORM = "platform"
 
 
@@ -72,9 +74,56 @@ def demo_rules(company: Company = NORTHWIND) -> str:
     return "\n".join(lines) + "\n"
 
 
+def demo_tag_policy(company: Company = NORTHWIND) -> str:
+    """The demo company's tag policy: team and environment on every resource, with the
+    catalog's values (its misspellings are what the policy catches), product in prod."""
+    teams = _list([t.key for t in company.teams])
+    environments = _list(list(company.environments))
+    return (
+        "\n".join(
+            [
+                "# The demo company's tag policy (costprism tags policy apply tag-policy.yaml).",
+                "owner: team",
+                "taggable:",
+                "  ResourceId: {is: not null}",
+                "required:",
+                "  - keys: [team, environment]",
+                '  - scope: {SubAccountName: {like: "prod-%"}}',
+                "    keys: [product]",
+                "allowed:",
+                f"  team: {teams}",
+                f"  environment: {environments}",
+            ]
+        )
+        + "\n"
+    )
+
+
+def demo_gl_mapping() -> str:
+    """The demo company's general-ledger accounts for chargeback (first match wins)."""
+    return (
+        "\n".join(
+            [
+                "filter,gl_account,description",
+                "ChargeCategory=Tax,6900,Cloud taxes",
+                "ChargeCategory=Purchase,6800,Cloud commitments and subscriptions",
+                "ServiceCategory=Compute,6100,Cloud compute",
+                '"ServiceCategory in (Storage, Databases)",6200,Cloud storage and databases',
+                "ServiceCategory=Networking,6300,Cloud networking",
+                "ProviderName=Skyglass Observability,6400,Observability (SaaS)",
+                "*,6000,Other cloud services",
+            ]
+        )
+        + "\n"
+    )
+
+
 def write_demo_rules(out: Path, company: Company = NORTHWIND) -> Path:
+    """The rules, the tag policy and the GL mapping beside the demo's exports."""
     path = out / RULES_FILE
     path.write_text(demo_rules(company), encoding="utf-8")
+    (out / TAG_POLICY_FILE).write_text(demo_tag_policy(company), encoding="utf-8")
+    (out / GL_MAPPING_FILE).write_text(demo_gl_mapping(), encoding="utf-8")
     return path
 
 

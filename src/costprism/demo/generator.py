@@ -24,7 +24,12 @@ from typing import Any
 
 import numpy as np
 
-from costprism.demo.allocation import RULES_FILE, write_demo_rules
+from costprism.demo.allocation import (
+    GL_MAPPING_FILE,
+    RULES_FILE,
+    TAG_POLICY_FILE,
+    write_demo_rules,
+)
 from costprism.demo.anomalies import PlannedAnomaly, plan_anomalies
 from costprism.demo.catalog import Catalog, build_catalog
 from costprism.demo.company import NORTHWIND, AnomalyKind, summary
@@ -232,7 +237,12 @@ def _write_side_files(
         "file_format": spec.file_format,
         "files": entries,
         "company": "company.json",
-        "side_inputs": {"anomalies": "anomalies.json", "allocation_rules": RULES_FILE},
+        "side_inputs": {
+            "anomalies": "anomalies.json",
+            "allocation_rules": RULES_FILE,
+            "tag_policy": TAG_POLICY_FILE,
+            "gl_mapping": GL_MAPPING_FILE,
+        },
     }
     _write_json(out / "manifest.json", manifest)
 
