@@ -8,7 +8,6 @@ conventions: heavy imports inside the commands, errors turned into exit codes by
 from __future__ import annotations
 
 import json
-from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -44,12 +43,12 @@ def rules_apply(
 ) -> None:
     """Allocate the whole ledger under a rules file, as a new rule-set version."""
     from costprism.allocation.rules import load_rules
-    from costprism.capabilities.allocation import apply_rules
+    from costprism.capabilities.allocation import apply_rules, parse_month
     from costprism.ledger import Ledger
 
     rules = load_rules(path)
     ledger = Ledger.at_home(resolve_home(home))
-    result = apply_rules(ledger, rules, from_period=_month(from_period))
+    result = apply_rules(ledger, rules, from_period=parse_month(from_period))
     if _format(output) == "json":
         out.print_json(json.dumps(result.record(), default=str))
         return
@@ -117,18 +116,6 @@ def explain_command(
     if not any(v.matched for v in found.verdicts):
         out.print("  no rule matched: (unallocated) before shared steps", markup=False)
     _render(found.parts, _format(output), "allocated parts")
-
-
-def _month(text: str | None) -> date | None:
-    if text is None:
-        return None
-    try:
-        return date.fromisoformat(f"{text}-01" if len(text) == 7 else text)
-    except ValueError:
-        raise InputError(
-            f"--from {text!r} is not a month; write YYYY-MM, e.g. 2024-09",
-            code="input.bad_option",
-        ) from None
 
 
 def _percentages(totals: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -17,6 +17,7 @@ A case ``tests/data/<provider>/<case>.<csv|jsonl>`` has two companions:
 
 from __future__ import annotations
 
+import csv
 import json
 import math
 from collections.abc import Iterator
@@ -150,3 +151,20 @@ def _same(want: str | None, got: Any) -> bool:
         as_dict = dict(got) if isinstance(got, list) else got
         return bool(json.loads(want) == as_dict)
     return str(got) == want
+
+
+def csv_header(path: Path) -> list[str]:
+    """The header row of a CSV fixture."""
+    with path.open(encoding="utf-8", newline="") as handle:
+        return next(csv.reader(handle))
+
+
+def rewrite_cells(source: Path, target: Path, edit: dict[tuple[int, str], str]) -> Path:
+    """``source`` with the cells at (file line, column) replaced, written to ``target``."""
+    with source.open(encoding="utf-8", newline="") as handle:
+        rows = list(csv.reader(handle))
+    for (line, column), value in edit.items():
+        rows[line - 1][rows[0].index(column)] = value
+    with target.open("w", encoding="utf-8", newline="") as handle:
+        csv.writer(handle, lineterminator="\n").writerows(rows)
+    return target

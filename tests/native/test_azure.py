@@ -21,7 +21,7 @@ from costprism.ledger import Ledger
 from costprism.native import format_named, match_format, native_relation
 from costprism.native.azure import AZURE, AZURE_LEGACY
 from tests.ingest.conftest import ledger_state
-from tests.native.fixture_pairs import ledger_rows
+from tests.native.fixture_pairs import csv_header, ledger_rows, rewrite_cells
 
 AZURE_DATA = Path(__file__).resolve().parents[1] / "data" / "azure"
 EA = AZURE_DATA / "ea-actual.csv"
@@ -29,22 +29,6 @@ MCA_ACTUAL = AZURE_DATA / "mca-actual.csv"
 MCA_AMORTIZED = AZURE_DATA / "mca-amortized.csv"
 PAYG = AZURE_DATA / "legacy-payg.csv"
 LEGACY_EA = AZURE_DATA / "legacy-ea-amortized.csv"
-
-
-def _header(path: Path) -> list[str]:
-    with path.open(encoding="utf-8", newline="") as handle:
-        return next(csv.reader(handle))
-
-
-def _rewrite(source: Path, target: Path, edit: dict[tuple[int, str], str]) -> Path:
-    """``source`` with the cells at (file line, column) replaced."""
-    with source.open(encoding="utf-8", newline="") as handle:
-        rows = list(csv.reader(handle))
-    for (line, column), value in edit.items():
-        rows[line - 1][rows[0].index(column)] = value
-    with target.open("w", encoding="utf-8", newline="") as handle:
-        csv.writer(handle, lineterminator="\n").writerows(rows)
-    return target
 
 
 def _mapped(native: Any, rows: list[dict[str, str | None]]) -> list[dict[str, Any]]:
@@ -86,7 +70,7 @@ def _plain(value: Decimal) -> str:
     ids=lambda value: value.name if isinstance(value, Path) else value,
 )
 def test_each_header_generation_is_detected(path: Path, expected: str) -> None:
-    found = match_format(_header(path))
+    found = match_format(csv_header(path))
     assert found is not None
     assert found.name == expected
 
@@ -266,7 +250,7 @@ def test_tags_with_or_without_braces(text: str | None, expected: dict[str, str] 
 
 
 def test_tags_that_are_no_object_are_an_error_on_their_line(tmp_path: Path) -> None:
-    bad = _rewrite(EA, tmp_path / "bad-tags.csv", {(5, "Tags"): "team=payments"})
+    bad = rewrite_cells(EA, tmp_path / "bad-tags.csv", {(5, "Tags"): "team=payments"})
     result = validate([bad], IngestOptions(source="azure"))
     found = [(f.line, f.column, f.value) for f in result.report.examples if f.rule == "bad-json"]
     assert found == [(5, "Tags", "team=payments")]
@@ -359,7 +343,7 @@ def test_a_bad_cost_names_file_line_column_and_value_and_stores_nothing(tmp_path
     ledger = Ledger.at_home(tmp_path / "home")
     ingest([MCA_ACTUAL], ledger, IngestOptions(source="azure"))
     before = ledger_state(ledger)
-    bad = _rewrite(EA, tmp_path / "bad.csv", {(4, "CostInBillingCurrency"): "1,5"})
+    bad = rewrite_cells(EA, tmp_path / "bad.csv", {(4, "CostInBillingCurrency"): "1,5"})
     with pytest.raises(ValidationFailed) as caught:
         ingest([bad], ledger, IngestOptions(source="azure"))
     found = [f for f in caught.value.findings if f.rule == "bad-decimal"]
@@ -370,7 +354,7 @@ def test_a_bad_cost_names_file_line_column_and_value_and_stores_nothing(tmp_path
 
 
 def test_a_bad_date_is_an_error_on_its_source_column(tmp_path: Path) -> None:
-    bad = _rewrite(PAYG, tmp_path / "bad.csv", {(3, "UsageDateTime"): "31/10/2019"})
+    bad = rewrite_cells(PAYG, tmp_path / "bad.csv", {(3, "UsageDateTime"): "31/10/2019"})
     result = validate([bad], IngestOptions(source="azure"))
     found = [
         (f.line, f.column, f.value) for f in result.report.examples if f.rule == "bad-datetime"

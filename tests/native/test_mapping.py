@@ -3,7 +3,6 @@ bad native input refused with the file, line, column and value, storing nothing.
 
 from __future__ import annotations
 
-import csv
 from pathlib import Path
 
 import duckdb
@@ -25,6 +24,7 @@ from costprism.native import (
 )
 from costprism.native.aws import CUR
 from tests.ingest.conftest import ledger_state
+from tests.native.fixture_pairs import csv_header, rewrite_cells
 
 AWS = Path(__file__).resolve().parents[1] / "data" / "aws"
 TOY = NativeFormat(
@@ -107,7 +107,7 @@ def test_every_format_has_a_unique_name_and_maps_the_key_columns() -> None:
 
 
 def test_detection_picks_the_format_whose_columns_are_all_there() -> None:
-    header = _header(AWS / "cur-legacy.csv")
+    header = csv_header(AWS / "cur-legacy.csv")
     assert match_format(header) is CUR
     assert match_format(header[:5]) is None
     closest = attempts([h for h in header if h != "lineItem/UsageStartDate"])[0]
@@ -121,21 +121,6 @@ def test_an_unknown_format_name_lists_the_known_ones() -> None:
     assert caught.value.code == "input.bad_option"
 
 
-def _header(path: Path) -> list[str]:
-    with path.open(encoding="utf-8", newline="") as handle:
-        return next(csv.reader(handle))
-
-
-def _rewrite(source: Path, target: Path, edit: dict[tuple[int, str], str]) -> Path:
-    with source.open(encoding="utf-8", newline="") as handle:
-        rows = list(csv.reader(handle))
-    for (line, column), value in edit.items():
-        rows[line - 1][rows[0].index(column)] = value
-    with target.open("w", encoding="utf-8", newline="") as handle:
-        csv.writer(handle, lineterminator="\n").writerows(rows)
-    return target
-
-
 @pytest.fixture
 def loaded(tmp_path: Path) -> Ledger:
     ledger = Ledger.at_home(tmp_path / "home")
@@ -147,7 +132,7 @@ def test_a_bad_cost_names_file_line_column_and_value_and_stores_nothing(
     loaded: Ledger, tmp_path: Path
 ) -> None:
     before = ledger_state(loaded)
-    bad = _rewrite(
+    bad = rewrite_cells(
         AWS / "cur-legacy.csv", tmp_path / "bad.csv", {(4, "lineItem/UnblendedCost"): "1,5"}
     )
     with pytest.raises(ValidationFailed) as caught:
@@ -161,7 +146,7 @@ def test_a_bad_cost_names_file_line_column_and_value_and_stores_nothing(
 
 
 def test_a_bad_date_is_an_error_on_its_source_column(tmp_path: Path) -> None:
-    bad = _rewrite(
+    bad = rewrite_cells(
         AWS / "cur-legacy.csv", tmp_path / "bad.csv", {(3, "lineItem/UsageStartDate"): "tomorrow"}
     )
     result = validate([bad], IngestOptions(source="aws"))
@@ -172,7 +157,9 @@ def test_a_bad_date_is_an_error_on_its_source_column(tmp_path: Path) -> None:
 
 
 def test_an_empty_key_column_names_the_source_it_comes_from(tmp_path: Path) -> None:
-    bad = _rewrite(AWS / "cur-legacy.csv", tmp_path / "bad.csv", {(2, "bill/PayerAccountId"): ""})
+    bad = rewrite_cells(
+        AWS / "cur-legacy.csv", tmp_path / "bad.csv", {(2, "bill/PayerAccountId"): ""}
+    )
     result = validate([bad], IngestOptions(source="aws"))
     (found,) = [f for f in result.report.examples if f.rule == "not-null"]
     assert (found.line, found.column) == (2, "BillingAccountId")
@@ -183,7 +170,7 @@ def test_a_column_set_from_no_known_format_lists_what_the_closest_lacks(
     loaded: Ledger, tmp_path: Path
 ) -> None:
     before = ledger_state(loaded)
-    header = [h for h in _header(AWS / "cur-legacy.csv") if h != "lineItem/CurrencyCode"]
+    header = [h for h in csv_header(AWS / "cur-legacy.csv") if h != "lineItem/CurrencyCode"]
     path = tmp_path / "odd.csv"
     path.write_text(",".join(header) + "\n" + ",".join("1" for _ in header) + "\n")
     with pytest.raises(InputError) as caught:
@@ -222,7 +209,7 @@ def test_a_semicolon_separated_export_is_refused(loaded: Ledger, tmp_path: Path)
     assert ledger_state(loaded) == before
 
 
-def test_a_forced_format_must_fit_the_header(tmp_path: Path) -> None:
+def test_a_forced_format_must_fit_thecsv_header(tmp_path: Path) -> None:
     with pytest.raises(InputError, match=r"missing columns for AWS CUR 2\.0") as caught:
         validate([AWS / "cur-legacy.csv"], IngestOptions(source="x", input_format="aws-cur2"))
     assert caught.value.code == "input.missing_columns"
