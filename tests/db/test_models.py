@@ -23,6 +23,7 @@ from costprism.db import MIGRATIONS, Base, Database, User, UserRole, default_url
 from costprism.errors import UserError
 
 TABLES = {"users", "user_roles", "api_tokens", "web_sessions", "login_attempts", "audit_events"}
+TABLES |= {"anomalies", "anomaly_events", "anomaly_suppressions"}  # 0002_anomalies
 
 
 @pytest.fixture
@@ -83,7 +84,7 @@ def test_upgrade_is_idempotent_and_keeps_data(database_url: str) -> None:
 
 
 def test_a_new_database_starts_empty_at_the_head_revision(db: Database) -> None:
-    assert stamped_revision(db) == head_revision() == "0001"
+    assert stamped_revision(db) == head_revision() == "0002_anomalies"
     with db.session() as session:
         assert session.scalars(sa.select(User)).all() == []
 

@@ -6,9 +6,9 @@ Times are stored as naive UTC (SQLite keeps no zone); :func:`utcnow` is the one 
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
-from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Float, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
@@ -113,3 +113,86 @@ class AuditEvent(Base):
     before: Mapped[dict[str, object] | None] = mapped_column(JSON)
     after: Mapped[dict[str, object] | None] = mapped_column(JSON)
     address: Mapped[str] = mapped_column(String(100), default="")
+
+
+class Anomaly(Base):
+    """One detected anomaly: a run of consecutive days in one scope whose cost departed
+    from the expected value (``kind`` ``cost``), or a security rule's finding (``kind``
+    ``security``). ``fingerprint`` is its stable identity (kind, rule, scope, first day), so
+    detecting again updates it instead of adding a second one."""
+
+    __tablename__ = "anomalies"
+    __table_args__ = (
+        Index("ix_anomalies_start", "start"),
+        Index("ix_anomalies_scope_key", "scope_key"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    fingerprint: Mapped[str] = mapped_column(String(64), unique=True)
+    kind: Mapped[str] = mapped_column(String(30))
+    rule: Mapped[str] = mapped_column(String(50))
+    dimensions: Mapped[str] = mapped_column(String(500))
+    scope: Mapped[dict[str, str]] = mapped_column(JSON)
+    scope_key: Mapped[str] = mapped_column(String(1000))
+    start: Mapped[date]
+    end: Mapped[date]
+    currency: Mapped[str] = mapped_column(String(10))
+    actual: Mapped[float] = mapped_column(Float)
+    expected: Mapped[float] = mapped_column(Float)
+    impact: Mapped[float] = mapped_column(Float)
+    severity: Mapped[str] = mapped_column(String(20))
+    state: Mapped[str] = mapped_column(String(30), default="open")
+    owner: Mapped[str | None] = mapped_column(String(300))
+    route: Mapped[str] = mapped_column(String(300), default="")
+    drivers: Mapped[list[dict[str, object]]] = mapped_column(JSON)
+    series: Mapped[list[dict[str, object]]] = mapped_column(JSON)
+    detected_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    acknowledged_at: Mapped[datetime | None]
+    resolved_at: Mapped[datetime | None]
+    events: Mapped[list[AnomalyEvent]] = relationship(
+        back_populates="anomaly",
+        cascade="all, delete-orphan",
+        lazy="selectin",
+        order_by="AnomalyEvent.id",
+    )
+
+
+class AnomalyEvent(Base):
+    """One entry in an anomaly's history: a state change (from → to), an owner change or
+    a comment, with who and when."""
+
+    __tablename__ = "anomaly_events"
+    __table_args__ = (Index("ix_anomaly_events_anomaly_id", "anomaly_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    anomaly_id: Mapped[int] = mapped_column(ForeignKey("anomalies.id", ondelete="CASCADE"))
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    actor: Mapped[str | None] = mapped_column(String(150))
+    kind: Mapped[str] = mapped_column(String(30))
+    from_state: Mapped[str | None] = mapped_column(String(30))
+    to_state: Mapped[str | None] = mapped_column(String(30))
+    text: Mapped[str] = mapped_column(Text, default="")
+    anomaly: Mapped[Anomaly] = relationship(back_populates="events")
+
+
+class AnomalySuppression(Base):
+    """Feedback "expected" on an anomaly: later anomalies of the same kind and rule in the
+    same scope whose impact is at most ``max_impact`` are recorded as ``expected`` instead
+    of ``open`` (see docs/how-to/anomalies.md, "Similar anomalies")."""
+
+    __tablename__ = "anomaly_suppressions"
+    __table_args__ = (Index("ix_anomaly_suppressions_scope_key", "scope_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    anomaly_id: Mapped[int | None] = mapped_column(ForeignKey("anomalies.id", ondelete="SET NULL"))
+    kind: Mapped[str] = mapped_column(String(30))
+    rule: Mapped[str] = mapped_column(String(50))
+    dimensions: Mapped[str] = mapped_column(String(500))
+    scope_key: Mapped[str] = mapped_column(String(1000))
+    max_impact: Mapped[float] = mapped_column(Float)
+    currency: Mapped[str] = mapped_column(String(10))
+    reason: Mapped[str] = mapped_column(Text, default="")
+    created_by: Mapped[str | None] = mapped_column(String(150))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime | None]
