@@ -196,3 +196,27 @@ class AnomalySuppression(Base):
     created_by: Mapped[str | None] = mapped_column(String(150))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[datetime | None]
+
+
+class Budget(Base):
+    """A budget (see :mod:`costprism.budgets.spec`): amounts are decimal text (exact on
+    every database), ``scope`` one filter condition per line, ``released`` the holdback
+    released per period (the period's first day, ISO → decimal text)."""
+
+    __tablename__ = "budgets"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    scope: Mapped[str] = mapped_column(Text, default="")
+    period: Mapped[str] = mapped_column(String(20))
+    amount: Mapped[str] = mapped_column(String(40))
+    currency: Mapped[str] = mapped_column(String(10))
+    basis: Mapped[str] = mapped_column(String(20))
+    actual_thresholds: Mapped[list[str]] = mapped_column(JSON)
+    forecast_thresholds: Mapped[list[str]] = mapped_column(JSON)
+    owners: Mapped[list[str]] = mapped_column(JSON)
+    holdback: Mapped[str] = mapped_column(String(40), default="0")
+    released: Mapped[dict[str, str]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_by: Mapped[str | None] = mapped_column(String(150))
