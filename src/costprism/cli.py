@@ -525,4 +525,10 @@ def _as_of(value: str | None) -> int | datetime | None:
 # cli_access, the allocation ones (rules, explain) in cli_allocation, the chargeback ones in
 # cli_chargeback, the tag governance ones in cli_tags; each adds them to this app when
 # imported and imports from here, hence last.
-from costprism import cli_access, cli_allocation, cli_chargeback, cli_tags  # noqa: E402, F401
+from costprism import (  # noqa: E402, F401
+    cli_access,
+    cli_allocation,
+    cli_chargeback,
+    cli_forecast,
+    cli_tags,
+)

@@ -79,7 +79,7 @@ def period_totals(
     rows = []
     for start in sorted(set(starts)):
         chosen = np.array([s == start for s in starts])
-        earlier = sum(v for d, v in (actual or {}).items() if start <= d < forecast.start)
+        earlier = float(sum(v for d, v in (actual or {}).items() if start <= d < forecast.start))
         point = float(forecast.point[chosen].sum())
         sigma = sum_sigma_of(forecast.sigma[chosen], first)
         row: dict[str, object] = {"period": start, "actual": earlier}

@@ -20,6 +20,13 @@ model (reported)    when
 ``Zero``            no history, or nothing but zeros: 0, with zero-width intervals.
 ==================  ===================================================================
 
+**Monthly charges.** Cloud bills carry charges booked once a month on its first or last
+day (support plans, subscriptions, fees), several times a normal day's cost. A weekly
+model would smear them over every day, so before MSTL each such day's excess over the
+median of the week next to it is taken out when it is clearly more than day-to-day
+noise (:func:`monthly_charges`), and the mean of the last three excesses is added back on
+the forecast's first (or last) days of a month, their spread added to its error.
+
 History starts at the series' first non-zero day (a team created in May is not forecast
 from months of zeros before it) and is cut to the last :data:`MAX_HISTORY_DAYS` days.
 Series that never went below zero get forecasts clipped at zero (bounds included), so
@@ -45,6 +52,7 @@ SEASON = 7
 MIN_MSTL_DAYS = 28
 MAX_HISTORY_DAYS = 730
 FLAT_WINDOW = 28
+RECENT_DAYS = 91
 LEVELS = (80, 95)
 Z = {80: 1.2815515655446004, 95: 1.959963984540054}
 MODELS = ("MSTL", "SeasonalNaive", "HistoricAverage", "Zero")
@@ -96,11 +104,15 @@ def forecast_series(
     """Forecast every series ``horizon`` days ahead (same order as given)."""
     if horizon < 1:
         raise ValueError(f"horizon must be at least 1 day, not {horizon}")
-    histories = [_history(s.values) for s in series]
+    trimmed = [_history(s) for s in series]
+    histories = [values for _, values in trimmed]
     kinds = [_kind(h) for h in histories]
     mstl = [i for i, kind in enumerate(kinds) if kind == "MSTL"]
+    monthly = {i: monthly_charges(trimmed[i][0], histories[i]) for i in mstl}
     fitted = _mstl(
-        [histories[i] for i in mstl], horizon, jobs=jobs if jobs is not None else default_jobs()
+        [monthly[i].adjusted for i in mstl],
+        horizon,
+        jobs=jobs if jobs is not None else default_jobs(),
     )
     by_index = dict(zip(mstl, fitted, strict=True))
     results = []
@@ -111,7 +123,7 @@ def forecast_series(
         if model == "MSTL" and sigma_point is None:
             model = "SeasonalNaive"  # MSTL gave no finite forecast
         if model == "MSTL" and sigma_point is not None:
-            point, sigma = sigma_point
+            point, sigma = monthly[i].add_back(*sigma_point, one.end + timedelta(days=1))
         elif model == "SeasonalNaive":
             point, sigma = seasonal_naive(history, horizon)
         elif model == "HistoricAverage":
@@ -139,25 +151,87 @@ def default_jobs() -> int:
 
 def seasonal_naive(history: Floats, horizon: int) -> tuple[Floats, Floats]:
     """Each day repeats the same weekday of the last week; with under a week of history, the
-    mean. The standard error is the spread of week-on-week differences times
-    sqrt(weeks ahead) (statsforecast's formula for SeasonalNaive)."""
+    mean. The standard error is the spread of the last 13 weeks' week-on-week differences
+    times sqrt(weeks ahead) (statsforecast's formula for SeasonalNaive)."""
     if len(history) < SEASON:
         mean = float(history.mean()) if len(history) else 0.0
         return np.full(horizon, mean), np.zeros(horizon)
     last_week = history[-SEASON:]
     point = np.resize(last_week, horizon).astype(np.float64)
-    differences = history[SEASON:] - history[:-SEASON]
+    recent = history[-RECENT_DAYS:]
+    differences = recent[SEASON:] - recent[:-SEASON]
     spread = float(np.sqrt(np.mean(differences**2))) if len(differences) else 0.0
     weeks = np.ceil(np.arange(1, horizon + 1) / SEASON)
     return point, spread * np.sqrt(weeks)
 
 
-def _history(values: Floats) -> Floats:
+def _history(series: Series) -> tuple[date, Floats]:
+    """The history a model sees: from the first non-zero day, the last MAX_HISTORY_DAYS."""
+    values = np.asarray(series.values, dtype=np.float64)
     nonzero = np.flatnonzero(values)
-    if len(nonzero) == 0:
-        return np.zeros(0)
-    history = np.asarray(values[nonzero[0] :], dtype=np.float64)
-    return history[-MAX_HISTORY_DAYS:]
+    first = int(nonzero[0]) if len(nonzero) else len(values)
+    first = max(first, len(values) - MAX_HISTORY_DAYS)
+    return series.start + timedelta(days=first), values[first:]
+
+
+@dataclass(frozen=True, kw_only=True)
+class MonthlyCharges:
+    """A history with its monthly charges taken out, and what to add back."""
+
+    adjusted: Floats
+    first_day: tuple[float, float]  # (mean excess, its spread) on the 1st; (0, 0) if none
+    last_day: tuple[float, float]  # the same on the last day of a month
+
+    def add_back(self, point: Floats, sigma: Floats, start: date) -> tuple[Floats, Floats]:
+        """Add the monthly charges to a forecast starting on ``start``."""
+        point, variance = point.copy(), sigma**2
+        for i in range(len(point)):
+            day = start + timedelta(days=i)
+            for (excess, spread), hit in (
+                (self.first_day, day.day == 1),
+                (self.last_day, (day + timedelta(days=1)).day == 1),
+            ):
+                if hit and excess:
+                    point[i] += excess
+                    variance[i] += spread**2
+        return point, np.sqrt(variance)
+
+
+def monthly_charges(start: date, history: Floats) -> MonthlyCharges:
+    """Find charges booked on the first or last day of each month (module docstring): a
+    day's excess is its cost minus the median of the 7 days after (first day) or before
+    (last day; the other side where that one is not there yet); it is a monthly charge
+    when the median of the last three excesses is more than 4 times the day-to-day noise
+    (a robust spread of week-on-week differences)."""
+    adjusted = history.copy()
+    noise = _noise(history)
+    found = []
+    for first in (True, False):
+        positions, excesses = [], []
+        for i in range(len(history)):
+            day = start + timedelta(days=i)
+            hit = day.day == 1 if first else (day + timedelta(days=1)).day == 1
+            after, before = history[i + 1 : i + 8], history[max(i - 7, 0) : i]
+            near = after if (first and len(after) == 7) or len(before) < 7 else before
+            if hit and len(near) == 7:
+                positions.append(i)
+                excesses.append(float(history[i] - np.median(near)))
+        recent = excesses[-3:]
+        if len(recent) >= 2 and float(np.median(recent)) > 4 * noise:
+            for i, excess in zip(positions, excesses, strict=True):
+                adjusted[i] -= max(excess, 0.0)
+            found.append((float(np.mean(recent)), float(np.std(recent))))
+        else:
+            found.append((0.0, 0.0))
+    return MonthlyCharges(adjusted=adjusted, first_day=found[0], last_day=found[1])
+
+
+def _noise(history: Floats) -> float:
+    differences = history[SEASON:] - history[:-SEASON]
+    if len(differences) == 0:
+        return 0.0
+    deviation = np.median(np.abs(differences - np.median(differences)))
+    return float(1.4826 * deviation / np.sqrt(2))
 
 
 def _kind(history: Floats) -> str:
