@@ -140,8 +140,18 @@ def test_commitments_cover_what_exists() -> None:
 
 def test_anomalies_point_at_usd_scopes_that_exist() -> None:
     kinds = {a.kind for a in NORTHWIND.anomalies}
-    assert kinds == {"spike", "new_region", "gpu_burst", "egress_spike", "idle_resource"}
-    assert 4 <= len(NORTHWIND.anomalies) <= 6
+    assert kinds == {
+        "spike",
+        "new_region",
+        "gpu_burst",
+        "egress_spike",
+        "idle_resource",
+        "slow_leak",
+        "one_day_spike",
+    }
+    assert 4 <= len(NORTHWIND.anomalies) <= 8
+    (one_day,) = (a for a in NORTHWIND.anomalies if a.kind == "one_day_spike")
+    assert one_day.days == 1
     for plan in NORTHWIND.anomalies:
         sub = next(s for s in NORTHWIND.sub_accounts if s.id == plan.sub_account_id)
         account = next(a for a in NORTHWIND.billing_accounts if a.id == sub.billing_account_id)

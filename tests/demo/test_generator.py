@@ -383,7 +383,7 @@ def test_anomalies_stand_out_in_the_data(
 ) -> None:
     written = json.loads((demo.out / "anomalies.json").read_text())
     assert written == [a.to_json() for a in demo.anomalies]
-    assert 4 <= len(written) <= 6
+    assert 4 <= len(written) <= 8
     for anomaly in written:
         assert anomaly["BillingCurrency"] == "USD"
         assert anomaly["impact_estimate"] > 0
@@ -397,11 +397,18 @@ def test_anomalies_stand_out_in_the_data(
             )
         )
         start, end = date.fromisoformat(anomaly["start"]), date.fromisoformat(anomaly["end"])
-        window = [c for d, c in daily.items() if start <= d <= end]
+        window = [c for d, c in sorted(daily.items()) if start <= d <= end]
         before = sorted(c for d, c in daily.items() if 0 < (start - d).days <= 14)
         if anomaly["kind"] == "new_region":
             assert not before
             assert sum(window) == pytest.approx(anomaly["impact_estimate"], rel=0.01)
+        elif anomaly["kind"] == "slow_leak":  # grows day by day, to 4× on its last day
+            median = before[len(before) // 2]
+            assert window[0] < 1.5 * median < 2 * median < window[-1]
+            halves = len(window) // 2
+            assert sum(window[:halves]) < sum(window[-halves:])
+            extra = sum(window) - median * len(window)
+            assert extra == pytest.approx(anomaly["impact_estimate"], rel=0.5)
         else:
             median = before[len(before) // 2] if before else 0.0
             assert min(window) > 2 * median

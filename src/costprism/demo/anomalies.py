@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
+
 from costprism.demo.company import AnomalyPlan, Company
+from costprism.demo.provider import FloatArray, IntArray
 from costprism.demo.timeline import Timeline
 
 
@@ -17,8 +20,16 @@ class PlannedAnomaly:
 
     @property
     def multiplies(self) -> bool:
-        """Spikes multiply usage in their scope; the other kinds add resources."""
-        return self.plan.kind in ("spike", "egress_spike")
+        """Spikes and leaks multiply usage in their scope; the other kinds add resources."""
+        return self.plan.kind in ("spike", "egress_spike", "slow_leak", "one_day_spike")
+
+    def factor(self, day: IntArray) -> FloatArray:
+        """The usage multiplier on each of ``day`` (in the window): constant for spikes;
+        a slow leak grows linearly from almost nothing to ``factor`` on its last day."""
+        if self.plan.kind != "slow_leak":
+            return np.full(len(day), self.plan.factor)
+        progress = (day - self.start + 1) / (self.end - self.start + 1)
+        return 1 + (self.plan.factor - 1) * progress
 
 
 def plan_anomalies(company: Company, timeline: Timeline) -> tuple[PlannedAnomaly, ...]:

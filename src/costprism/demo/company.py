@@ -21,7 +21,15 @@ from typing import Literal, cast, get_args
 
 TagStyle = Literal["pascal", "label"]
 Workload = Literal["app", "data", "ml", "platform", "dev", "sandbox", "observability"]
-AnomalyKind = Literal["spike", "new_region", "gpu_burst", "egress_spike", "idle_resource"]
+AnomalyKind = Literal[
+    "spike",
+    "new_region",
+    "gpu_burst",
+    "egress_spike",
+    "idle_resource",
+    "slow_leak",
+    "one_day_spike",
+]
 
 ENVIRONMENTS = ("prod", "staging", "dev", "sandbox")
 
@@ -175,7 +183,7 @@ class AnomalyPlan:
     service: str
     at: float  # start, as a fraction of the generated timeline
     days: int | None  # None: until the end of the timeline
-    factor: float  # usage multiplier, or resources added per resource already in scope
+    factor: float  # usage multiplier (a slow leak's on its last day), or resources added
     description: str
     sku_code: str | None = None  # the SKU of the resources the anomaly adds
     region: str | None = None
@@ -574,6 +582,12 @@ ANOMALIES = (
     AnomalyPlan(kind="spike", provider="gcp", sub_account_id="nw-analytics-prod", service=BQ.name,
                 at=0.3, days=4, factor=4.0,
                 description="A dashboard refresh loop re-runs full-table BigQuery scans"),
+    AnomalyPlan(kind="slow_leak", provider="aws", sub_account_id="310482650121", service=CW.name,
+                at=0.46, days=35, factor=4.0,
+                description="Debug logging left on after an incident: log ingestion grows every day"),
+    AnomalyPlan(kind="one_day_spike", provider="aws", sub_account_id="310482650118", service=LAMBDA.name,
+                at=0.78, days=1, factor=12.0,
+                description="A backfill script invokes a Lambda function in a tight loop for a day"),
 )
 # fmt: on
 

@@ -211,8 +211,9 @@ def _spikes(ctx: MonthContext, r: IntArray, g: IntArray) -> tuple[FloatArray, In
         scope = ctx.cat.scopes.get(p.index)
         if scope is not None:
             hit = scope[r] & (g >= p.start) & (g <= p.end)
-            mult[hit] *= p.plan.factor
-            anomaly[hit], share[hit] = p.index, 1 - 1 / p.plan.factor
+            factor = p.factor(g[hit])
+            mult[hit] *= factor
+            anomaly[hit], share[hit] = p.index, 1 - 1 / factor
     return mult, anomaly, share
 
 
