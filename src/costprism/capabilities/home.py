@@ -17,7 +17,7 @@ never summed across currencies: every panel keeps one figure per ``BillingCurren
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Protocol
@@ -34,6 +34,7 @@ from costprism.ledger import Ledger
 from costprism.roles.workspaces import TREND_MONTHS, WORKSPACES, PanelSpec
 
 if TYPE_CHECKING:
+    from costprism.capabilities.budget_store import StoredBudget
     from costprism.capabilities.tag_governance import MonthCompliance
 
 SOURCE = "x_SourceId"
@@ -57,6 +58,7 @@ class HomeContext:
     today: date
     now: datetime
     charge_days: CostReport  # the total by source, currency and day, up to today
+    budgets: tuple[StoredBudget, ...] = ()  # the budgets the caller sees (metadata DB)
 
     @property
     def measure(self) -> str:
@@ -146,12 +148,14 @@ def home_page(
     *,
     today: date | None = None,
     now: datetime | None = None,
+    budgets: Sequence[StoredBudget] = (),
 ) -> HomePage:
     """The home page of ``role`` over the rows ``scope`` allows.
 
     ``now`` (default: the current time) is what import ages are measured from; ``today``
     (default: ``now``'s UTC date) is the last day a charge may have to count as "this
-    month" (later, future-dated charges are left out of the choice)."""
+    month" (later, future-dated charges are left out of the choice). ``budgets`` are the
+    budgets the caller sees, for the ``budgets`` panel."""
     workspace = WORKSPACES.get(role)
     if workspace is None:
         known = ", ".join(WORKSPACES)
@@ -159,6 +163,7 @@ def home_page(
     moment = now or datetime.now(UTC)
     day = today or moment.astimezone(UTC).date()
     context = _context(view, ledger, tuple(scope), workspace.basis, day, moment)
+    context = replace(context, budgets=tuple(budgets))
     return HomePage(
         role=role,
         title=workspace.title,
@@ -646,3 +651,36 @@ def tag_compliance(context: HomeContext, spec: PanelSpec) -> TagCompliance:
         last_month=last,
         currencies=found,
     )
+
+
+# --- budgets ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class BudgetsPanel:
+    """Each budget the caller sees in its current period (see
+    :mod:`costprism.capabilities.budgets`), the most urgent first."""
+
+    spec: PanelSpec
+    budgets: tuple[dict[str, Any], ...]
+
+    def record(self) -> dict[str, Any]:
+        counts = {s: sum(1 for b in self.budgets if b["status"] == s) for s in _URGENCY}
+        return {**panel_head(self.spec), "counts": counts, "budgets": list(self.budgets)}
+
+
+_URGENCY = ("over", "at-risk", "warning", "ok")
+
+
+@panel("budgets")
+def budgets_panel(context: HomeContext, spec: PanelSpec) -> BudgetsPanel:
+    """Budget vs actual vs forecast of the page's budgets, under the page's scope, at most
+    ``spec.limit`` of them (over budget, then at risk, then warning, by actual %)."""
+    from costprism.capabilities.budgets import budget_statuses
+
+    statuses = budget_statuses(context.view, context.budgets, context.scope)
+    records = sorted(
+        (s.record() for s in statuses),
+        key=lambda r: (_URGENCY.index(r["status"]), -(r["actual_percent"] or 0.0), r["name"]),
+    )
+    return BudgetsPanel(spec=spec, budgets=tuple(records[: spec.limit]))

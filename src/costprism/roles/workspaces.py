@@ -21,6 +21,9 @@ The kinds built today (every workspace uses only these, a test checks it):
 ``tag-compliance``
     % untagged and % tag-policy compliant of this month's taggable cost, per currency,
     with last month beside them (only once a tag policy is set)
+``budgets``
+    the budgets the caller sees (their scope inside the caller's) in their current
+    period: available, actual, forecast, variance, status; the most urgent first
 
 Purposes are the "responsibilities" column of the role table in the product description
 (``shared/docs/product.md``), shortened to one line.
@@ -81,6 +84,10 @@ def _tag_compliance() -> PanelSpec:
     return PanelSpec(kind="tag-compliance", title="Tag policy compliance")
 
 
+def _budgets() -> PanelSpec:
+    return PanelSpec(kind="budgets", title="Budgets", limit=8)
+
+
 def _freshness() -> PanelSpec:
     return PanelSpec(kind="freshness", title="Data freshness")
 
@@ -117,6 +124,7 @@ WORKSPACES: dict[str, Workspace] = {
             _trend("ProviderName", "provider"),
             _top("ProviderName", "providers"),
             _top("tag:product", "products"),
+            _budgets(),
             _freshness(),
         ),
         _workspace(
@@ -127,6 +135,7 @@ WORKSPACES: dict[str, Workspace] = {
             _trend("tag:product", "product"),
             _top("tag:product", "products"),
             _top("ServiceName", "services"),
+            _budgets(),
             _freshness(),
         ),
         _workspace(
@@ -139,6 +148,7 @@ WORKSPACES: dict[str, Workspace] = {
             _top("ServiceName", "services"),
             _top("RegionId", "regions"),
             _top("SubAccountName", "sub-accounts"),
+            _budgets(),
             _freshness(),
         ),
         _workspace(
@@ -153,6 +163,7 @@ WORKSPACES: dict[str, Workspace] = {
             _top("ChargeCategory", "charge categories"),
             _allocation(),
             _tag_compliance(),
+            _budgets(),
             _freshness(),
             basis="billed",
         ),

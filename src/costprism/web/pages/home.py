@@ -13,6 +13,7 @@ from urllib.parse import urlencode
 
 from fastapi import Depends, Request, Response
 
+from costprism.capabilities.budget_store import list_budgets
 from costprism.capabilities.home import add_months, home_page
 from costprism.capabilities.tag_governance import active_policy
 from costprism.errors import AccessError
@@ -33,12 +34,15 @@ def home(
     chosen = held_role(principal, role)
     now = _ten_minutes(datetime.now(UTC))
     policy = active_policy(services.ledger)  # a new tag policy is a new page
+    budgets = list_budgets(services.db, principal.scope)  # so is a changed budget
     page = services.remembered(
-        ("home", chosen, principal.scope, now, policy.digest if policy else None),
+        ("home", chosen, principal.scope, now, policy.digest if policy else None,
+         tuple(repr(b.record()) for b in budgets)),
         lambda view: home_page(
-            view, services.ledger, chosen, principal.scope, today=now.date(), now=now
+            view, services.ledger, chosen, principal.scope, today=now.date(), now=now,
+            budgets=budgets,
         ),
-    ).record()
+    ).record()  # fmt: skip
     context = {
         "role": chosen,
         "roles": [_role_choice(name, chosen) for name in principal.roles],
