@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
@@ -31,7 +31,11 @@ from costprism.forecasting.aggregate import GRANULARITIES, period_start
 from costprism.ledger import Ledger
 from costprism.ledger.forecasts import ForecastStore, ForecastVersion, daily_schema, visible
 
+if TYPE_CHECKING:
+    from costprism.db import Database
+
 DEFAULT_GRANULARITY = "month"
+AUDIT_ACTION = "forecast.save"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -77,6 +81,26 @@ def save_forecast(ledger: Ledger, found: Forecast) -> ForecastVersion:
     meta = {**found.summary(), "granularity": "day", "series": len(found.series)}
     meta.pop("note", None)
     return ForecastStore(ledger.root).save(rows, meta)
+
+
+def save_forecast_audited(
+    ledger: Ledger, db: Database, found: Forecast, *, actor: str | None, address: str = ""
+) -> ForecastVersion:
+    """:func:`save_forecast`, recorded in the audit log as ``forecast.save`` (the server's
+    path; the CLI writes to a ledger its user owns)."""
+    from costprism.db import record_event
+
+    saved = save_forecast(ledger, found)
+    with db.session() as session:
+        record_event(
+            session,
+            actor=actor,
+            action=AUDIT_ACTION,
+            target=f"forecast version {saved.version}",
+            after=saved.record(),
+            address=address,
+        )
+    return saved
 
 
 def forecast_versions(ledger: Ledger, scope: Sequence[Filter] = ()) -> list[ForecastVersion]:

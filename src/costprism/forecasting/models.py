@@ -23,7 +23,7 @@ model (reported)    when
 **Monthly charges.** Cloud bills carry charges booked once a month on its first or last
 day (support plans, subscriptions, fees), several times a normal day's cost. A weekly
 model would smear them over every day, so before MSTL each such day's excess over the
-median of the week next to it is taken out when it is clearly more than day-to-day
+same weekday in the weeks around it is taken out when it is clearly more than day-to-day
 noise (:func:`monthly_charges`), and the mean of the last three excesses is added back on
 the forecast's first (or last) days of a month, their spread added to its error.
 
@@ -199,25 +199,25 @@ class MonthlyCharges:
 
 def monthly_charges(start: date, history: Floats) -> MonthlyCharges:
     """Find charges booked on the first or last day of each month (module docstring): a
-    day's excess is its cost minus the median of the 7 days after (first day) or before
-    (last day; the other side where that one is not there yet); it is a monthly charge
-    when the median of the last three excesses is more than 4 times the day-to-day noise
-    (a robust spread of week-on-week differences)."""
+    day's excess is its cost minus the median of the same weekday one and two weeks before
+    and after (those in the history), so the weekly pattern is no excess; it is a monthly
+    charge when the median of the last three excesses is more than 4 times the day-to-day
+    noise (a robust spread of week-on-week differences) and more than a tenth of the
+    series' median day."""
     adjusted = history.copy()
-    noise = _noise(history)
+    threshold = max(4 * _noise(history), 0.1 * abs(float(np.median(history))))
     found = []
     for first in (True, False):
         positions, excesses = [], []
         for i in range(len(history)):
             day = start + timedelta(days=i)
             hit = day.day == 1 if first else (day + timedelta(days=1)).day == 1
-            after, before = history[i + 1 : i + 8], history[max(i - 7, 0) : i]
-            near = after if (first and len(after) == 7) or len(before) < 7 else before
-            if hit and len(near) == 7:
+            near = [history[j] for j in (i - 14, i - 7, i + 7, i + 14) if 0 <= j < len(history)]
+            if hit and len(near) >= 2:
                 positions.append(i)
                 excesses.append(float(history[i] - np.median(near)))
         recent = excesses[-3:]
-        if len(recent) >= 2 and float(np.median(recent)) > 4 * noise:
+        if len(recent) >= 2 and float(np.median(recent)) > threshold:
             for i, excess in zip(positions, excesses, strict=True):
                 adjusted[i] -= max(excess, 0.0)
             found.append((float(np.mean(recent)), float(np.std(recent))))

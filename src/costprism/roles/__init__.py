@@ -55,6 +55,10 @@ ACTIONS: dict[str, Action] = {
         Action(name="view-audit", description="read the audit log"),
         Action(name="manage-budgets", description="create and change budgets"),
         Action(name="manage-rules", description="change allocation rules and tag policies"),
+        Action(
+            name="save-forecasts",
+            description="save forecast versions (their accuracy and drift are KPIs)",
+        ),
     )
 }
 
@@ -80,15 +84,32 @@ ROLES: dict[str, Role] = {
             "view-quarantine",
             "manage-rules",
             "manage-budgets",
+            "save-forecasts",
         ),
-        _role("management", "Management", "strategy, prioritization, spend vs plan"),
-        _role("product", "Product", "product showback, unit cost, value delivery"),
-        _role("engineering", "Engineering", "team resources, cost drivers, optimization"),
+        _role(
+            "management",
+            "Management",
+            "strategy, prioritization, spend vs plan",
+            "save-forecasts",
+        ),
+        _role(
+            "product",
+            "Product",
+            "product showback, unit cost, value delivery",
+            "save-forecasts",
+        ),
+        _role(
+            "engineering",
+            "Engineering",
+            "team resources, cost drivers, optimization",
+            "save-forecasts",
+        ),
         _role(
             "finance",
             "Finance",
             "budgets, forecasts, allocation, reporting, invoices",
             "manage-budgets",
+            "save-forecasts",
         ),
         _role("procurement", "Procurement", "commitments, contracts, vendors, discounts"),
         _role("itsm", "ITSM / ITIL", "cost per business service, service levels, changes"),
@@ -101,7 +122,7 @@ ROLES: dict[str, Role] = {
             "view-audit",
             "view-users",
         ),
-        _role("itfm", "ITFM / TBM", "TBM towers, IT P&L, investment cases"),
+        _role("itfm", "ITFM / TBM", "TBM towers, IT P&L, investment cases", "save-forecasts"),
         Role(
             name="admin",
             title="Administrator",

@@ -12,6 +12,7 @@ def routers() -> list[APIRouter]:
         admin,
         chargeback,
         explorer,
+        forecast,
         home,
         rules,
         signin,
@@ -20,7 +21,7 @@ def routers() -> list[APIRouter]:
         tokens,
     )
 
-    modules = [signin, home, explorer, sources, admin, tokens, rules, chargeback, tags]
+    modules = [signin, home, explorer, sources, admin, tokens, rules, chargeback, tags, forecast]
     return [module.router for module in modules]
 
 
