@@ -586,7 +586,7 @@ ANOMALIES = (
                 at=0.46, days=35, factor=4.0,
                 description="Debug logging left on after an incident: log ingestion grows every day"),
     AnomalyPlan(kind="one_day_spike", provider="aws", sub_account_id="310482650118", service=LAMBDA.name,
-                at=0.78, days=1, factor=12.0,
+                at=0.78, days=1, factor=40.0,
                 description="A backfill script invokes a Lambda function in a tight loop for a day"),
 )
 # fmt: on
