@@ -10,6 +10,7 @@ from costprism.server.auth import csrf_protect
 def routers() -> list[APIRouter]:
     from costprism.web.pages import (
         admin,
+        budgets,
         chargeback,
         explorer,
         forecast,
@@ -21,7 +22,9 @@ def routers() -> list[APIRouter]:
         tokens,
     )
 
-    modules = [signin, home, explorer, sources, admin, tokens, rules, chargeback, tags, forecast]
+    modules = [
+        signin, home, explorer, sources, admin, tokens, rules, chargeback, tags, budgets, forecast,
+    ]  # fmt: skip
     return [module.router for module in modules]
 
 
