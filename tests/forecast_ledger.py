@@ -3,7 +3,7 @@
 :func:`daily_rows` writes a FOCUS CSV (the 10k sample's header, one of its plain usage rows
 as the template) with one row per given :class:`Charge`: a day (or part of one), the
 ``team`` tag, the service, the currency and the amount (every cost column). :func:`pattern`
-is the known series the model tests forecast: a level, a weekly pattern and a trend.
+is the known series the capability tests forecast: a level, a trend and a weekly pattern.
 """
 
 from __future__ import annotations
@@ -38,8 +38,9 @@ class Charge:
 
 
 def pattern(day: date, *, level: float = 100.0, trend: float = 0.5, first: date) -> float:
-    """A known daily cost: level + trend per day since ``first``, times the weekday factor."""
-    return (level + trend * (day - first).days) * WEEKLY[day.weekday()]
+    """A known daily cost: level + trend per day since ``first``, plus the weekday's offset
+    (``level × (factor − 1)``: a weekly pattern of constant size)."""
+    return level + trend * (day - first).days + level * (WEEKLY[day.weekday()] - 1)
 
 
 def series_charges(
@@ -115,3 +116,63 @@ def build_home(home: Path, sources: dict[str, Sequence[Charge]]) -> Ledger:
         csv_path = daily_rows(home / f"{name}.csv", charges)
         ingest([csv_path], ledger, IngestOptions(source=name))
     return ledger
+
+
+FIRST = date(2026, 1, 1)
+LAST = date(2026, 5, 20)  # the last complete day of :func:`forecast_home`
+RULES = """\
+dimensions: [team]
+rules:
+  - name: team from its tag
+    match: {tag:team: [payments]}
+    set: {team: payments}
+  - name: data
+    match: {tag:team: [data]}
+    set: {team: data}
+"""
+
+
+def forecast_sources() -> dict[str, list[Charge]]:
+    """The forecast tests' ledger, by source:
+
+    * ``a`` (account 100000000001): team ``payments`` (USD, level 100, trend 0.5/day) and
+      team ``data`` (USD, level 50, trend 0.2/day and 20 EUR a day), daily from
+      :data:`FIRST` to :data:`LAST`, and a payments charge covering 12 hours of the day
+      after (that day is not complete);
+    * ``b`` (account 100000000002): payments' ``Object Storage``, 30 USD a day, same days;
+    * ``old`` (account 100000000003): team ``data``, 5 USD a day in January only (a source
+      that stopped: it does not hold the forecast back).
+    """
+    partial = Charge(day=LAST + timedelta(days=1), team="payments", amount=999.0, hours=12)
+    return {
+        "a": [
+            *series_charges("payments", FIRST, LAST),
+            *series_charges("data", FIRST, LAST, level=50, trend=0.2),
+            *[
+                Charge(day=c.day, team="data", amount=20.0, currency="EUR")
+                for c in series_charges("data", FIRST, LAST)
+            ],
+            partial,
+        ],
+        "b": [
+            Charge(
+                day=c.day,
+                team="payments",
+                amount=30.0,
+                service="Object Storage",
+                account="100000000002",
+            )
+            for c in series_charges("payments", FIRST, LAST)
+        ],
+        "old": [
+            Charge(day=FIRST + timedelta(days=i), team="data", amount=5.0, account="100000000003")
+            for i in range(31)
+        ],
+    }
+
+
+def apply_team_rules(ledger: Ledger) -> None:
+    from costprism.allocation.rules import parse_rules
+    from costprism.capabilities.allocation import apply_rules
+
+    apply_rules(ledger, parse_rules(RULES, "rules"))

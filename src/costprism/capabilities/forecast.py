@@ -15,12 +15,13 @@
    ``actual`` says how much of it is already in the ledger).
 
 **The last complete day.** Providers deliver a day's charges late and in pieces, so the
-forecast does not start after the newest row. For each source in the scope (an
-``x_SourceId`` × ``BillingAccountId`` pair) the ledger covers every day before the day of its
-newest ``ChargePeriodEnd`` (a day ending at midnight is covered; a day with charges up to
-13:00 is not). The last complete day is the earliest such day over the sources still
-delivering: a source whose newest charge ends more than :data:`QUIET_DAYS` days before the
-newest of all has stopped (a closed account) and does not hold the forecast back.
+forecast does not start after the newest row. For each billing account with charges in
+the scope (a ``ProviderName`` × ``BillingAccountId`` pair, whatever import brought its rows)
+the ledger covers every day before the day of its newest ``ChargePeriodEnd`` (a day ending
+at midnight is covered; a day with charges up to 13:00 is not). The last complete day is
+the earliest such day over the accounts still delivering: an account whose newest charge
+ends more than :data:`QUIET_DAYS` days before the newest of all has stopped (a closed
+account) and does not hold the forecast back.
 """
 
 from __future__ import annotations
@@ -184,16 +185,16 @@ def parse_horizon(value: int | str) -> int:
 
 
 def last_complete_day(view: LedgerView, scope: Sequence[Filter] = ()) -> date | None:
-    """The last day every source in ``scope`` has fully delivered (module docstring), or
-    None when the scope has no rows."""
-    keys = ["x_SourceId", "BillingAccountId"]
+    """The last day every billing account in ``scope`` has fully delivered (module
+    docstring), or None when the scope has no rows."""
+    keys = ["ProviderName", "BillingAccountId"]
     sources = scoped_rows(view, scope).select(*keys).distinct().to_pyarrow().to_pylist()
     if not sources:
         return None
     costs = view.costs
     chosen = ibis.or_(
         *(
-            (costs.x_SourceId == s["x_SourceId"])
+            (costs.ProviderName == s["ProviderName"])
             & (costs.BillingAccountId == s["BillingAccountId"])
             for s in sources
         )
