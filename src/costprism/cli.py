@@ -528,6 +528,7 @@ def _as_of(value: str | None) -> int | datetime | None:
 from costprism import (  # noqa: E402, F401
     cli_access,
     cli_allocation,
+    cli_anomalies,
     cli_budgets,
     cli_chargeback,
     cli_forecast,
