@@ -4,7 +4,9 @@ Issue 5's targets: applying the demo rules (63 rules, 3 shared-cost steps) withi
 one ``GROUP BY`` scan of the same ledger, in bounded memory (DuckDB's limit 2 GB, peak
 RSS reported); and ``cost --by team`` afterwards within 2× of ``cost --by ServiceName``.
 Each step runs in a fresh process (wall, CPU, peak RSS); the scan and the apply take turns
-per repeat, so load on the machine hits both alike.
+per repeat, so load on the machine hits both alike. The ratio is of the timed calls (the
+apply against the query), each measured inside its process after the imports — Python with
+Ibis starts in about a second, DuckDB alone in a tenth; the process times are reported too.
 
     .venv/bin/python bench/allocation.py --rows 10000000 --months 3 --repeats 3
 """
@@ -41,23 +43,34 @@ def main() -> None:
     rows = _count(files)
     scans: list[Timing] = []
     applies: list[Timing] = []
+    scan_calls: list[float] = []
+    apply_calls: list[float] = []
+    clock = WORK / "allocation-call-seconds.txt"
     for _ in range(args.repeats):
-        scans.append(run_child(_scan_code(files)))
-        applies.append(run_child(_apply_code(home, rules)))
-        print(f"scan {scans[-1].seconds:.1f} s, apply {applies[-1].seconds:.1f} s")
+        scans.append(run_child(_scan_code(files) + _write_elapsed(clock)))
+        scan_calls.append(float(clock.read_text()))
+        applies.append(run_child(_apply_code(home, rules) + _write_elapsed(clock)))
+        apply_calls.append(float(clock.read_text()))
+        print(
+            f"scan {scan_calls[-1]:.2f} s (process {scans[-1].seconds:.1f} s), "
+            f"apply {apply_calls[-1]:.2f} s (process {applies[-1].seconds:.1f} s)"
+        )
     scan, apply = median(scans), median(applies)
+    scan_call, apply_call = statistics.median(scan_calls), statistics.median(apply_calls)
     by_team = _query_ms(ledger, "team")
     by_service = _query_ms(ledger, "ServiceName")
     lines = [
         f"ledger: {rows:,} rows over {args.months} billing months (demo, seed 7)",
-        f"GROUP BY scan (DuckDB, ServiceName × currency over the ledger files): median "
-        f"{scan.seconds:.1f} s, CPU {scan.cpu_seconds:.1f} s, peak RSS {scan.peak_rss_mb:,.0f} MB",
-        f"rules apply (63 rules, 3 shared steps, + allocated daily rollup): median "
-        f"{apply.seconds:.1f} s, CPU {apply.cpu_seconds:.1f} s, peak RSS "
-        f"{apply.peak_rss_mb:,.0f} MB (DuckDB memory_limit 2 GB)",
-        f"apply / scan: {apply.seconds / scan.seconds:.1f}× by wall "
-        f"({apply.cpu_seconds / max(scan.cpu_seconds, 0.01):.1f}× by CPU); target ≤ 10×; "
-        f"per repeat: {_ratios(applies, scans)}",
+        f"GROUP BY scan (DuckDB, ServiceName × currency over the ledger files): query median "
+        f"{scan_call:.2f} s; process {scan.seconds:.1f} s, CPU {scan.cpu_seconds:.1f} s, "
+        f"peak RSS {scan.peak_rss_mb:,.0f} MB",
+        f"rules apply (63 rules, 3 shared steps, + allocated daily rollup): call median "
+        f"{apply_call:.2f} s; process {apply.seconds:.1f} s, CPU {apply.cpu_seconds:.1f} s, "
+        f"peak RSS {apply.peak_rss_mb:,.0f} MB (DuckDB memory_limit 2 GB)",
+        f"apply / scan: {apply_call / scan_call:.1f}× by the timed calls (target ≤ 10×); "
+        f"per repeat: {_ratios(apply_calls, scan_calls)}; by process wall "
+        f"{apply.seconds / scan.seconds:.1f}×, by process CPU "
+        f"{apply.cpu_seconds / max(scan.cpu_seconds, 0.01):.1f}×",
         f"cost --by team --granularity month: median {by_team:.0f} ms; "
         f"cost --by ServiceName: {by_service:.0f} ms; ratio {by_team / by_service:.2f} "
         "(target ≤ 2)",
@@ -73,17 +86,24 @@ def main() -> None:
     )
 
 
-def _ratios(applies: list[Timing], scans: list[Timing]) -> str:
-    pairs = zip(applies, scans, strict=True)
-    return ", ".join(f"{a.seconds / s.seconds:.1f}×" for a, s in pairs)
+def _ratios(applies: list[float], scans: list[float]) -> str:
+    return ", ".join(f"{a / s:.1f}×" for a, s in zip(applies, scans, strict=True))
+
+
+def _write_elapsed(clock: Path) -> str:
+    """Code that writes the seconds since ``_start`` (set by the step's code) to ``clock``."""
+    return f"Path({str(clock)!r}).write_text(str(time.perf_counter() - _start))\n"
 
 
 def _scan_code(files: list[str]) -> str:
     listed = ", ".join("'" + f.replace("'", "''") + "'" for f in files)
     return (
+        "import time\n"
+        "from pathlib import Path\n"
         "import duckdb\n"
         "c = duckdb.connect()\n"
         "c.execute(\"SET memory_limit = '2GB'\")\n"
+        "_start = time.perf_counter()\n"
         f'c.execute("SELECT ServiceName, BillingCurrency, sum(EffectiveCost) FROM '
         f'read_parquet([{listed}], union_by_name = true) GROUP BY ALL").fetchall()\n'
     )
@@ -91,10 +111,12 @@ def _scan_code(files: list[str]) -> str:
 
 def _apply_code(home: Path, rules: Path) -> str:
     return (
+        "import time\n"
         "from pathlib import Path\n"
         "from costprism.allocation.rules import load_rules\n"
         "from costprism.capabilities.allocation import apply_rules\n"
         "from costprism.ledger import Ledger\n"
+        "_start = time.perf_counter()\n"
         f"apply_rules(Ledger.at_home(Path({str(home)!r})), load_rules(Path({str(rules)!r})))\n"
     )
 

@@ -194,7 +194,8 @@ class HandSql:
                 p.x_Shared,
                 round(c.EffectiveCost * coalesce(p.x_Share, 1), 12) AS effective,
                 round(c.BilledCost * coalesce(p.x_Share, 1), 12) AS billed
-            FROM costs c LEFT JOIN parts p ON c.x_RowId = p.x_RowId"""
+            FROM costs c LEFT JOIN parts p ON """
+            + " AND ".join(f'{_key(k)} IS NOT DISTINCT FROM p."{k}"' for k in allocation.keys)
         )
         self.connection.execute(
             f"""CREATE VIEW booked AS SELECT *, {GL_CASE} AS gl_account FROM allocated
@@ -210,6 +211,19 @@ class HandSql:
 
 def cents(amount: Decimal) -> Decimal:
     return amount.quantize(Decimal("0.01"))
+
+
+def _key(column: str) -> str:
+    """A row's value of an allocation key: a column, or a tag (keys compared ignoring case,
+    ``-`` and ``_``; the value trimmed and lower-cased)."""
+    if not column.startswith("x_tag:"):
+        return f'c."{column}"'
+    key = column.removeprefix("x_tag:")
+    found = (
+        "list_filter(map_entries(c.Tags), e -> "
+        f"replace(replace(lower(e.key), '-', ''), '_', '') = '{key}')"
+    )
+    return f"lower(trim(({found})[1].value))"
 
 
 def _listed(files: Sequence[str]) -> str:

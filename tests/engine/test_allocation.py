@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from costprism.allocation.rules import RuleSet, parse_rules
-from costprism.engine.allocation import allocation
+from costprism.engine.allocation import allocated_rows, allocation, key_columns, keyed_allocation
 from tests.allocation.test_rules import EXAMPLE
 
 SEP = datetime(2024, 9, 1, tzinfo=UTC)
@@ -313,6 +313,35 @@ def test_allocation_conserves_every_row_and_every_total(rows: list[Row], rules: 
         allocated_totals[key] = allocated_totals.get(key, Decimal(0)) + amount
     for key, total in ledger_totals.items():
         assert abs(allocated_totals[key] - total) < Decimal("0.005")
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(rows=ledgers(), rules=rule_sets())
+def test_the_map_of_distinct_keys_gives_every_row_the_parts_of_a_row_by_row_allocation(
+    rows: list[Row], rules: RuleSet
+) -> None:
+    costs = ledger(rows)
+    with allocation(costs, rules) as narrow:
+        expected = parts_by_row(narrow.to_pyarrow().to_pylist(), rules)
+    with keyed_allocation(costs, rules) as mapped:
+        stored = mapped.to_pyarrow()
+    assert set(stored.column_names) >= set(key_columns(rules))
+    keyed = allocated_rows(
+        costs, costs.get_backend().create_table("map", stored), key_columns(rules), rules.dimensions
+    )
+    assert parts_by_row(keyed.to_pyarrow().to_pylist(), rules) == expected
+
+
+def parts_by_row(
+    parts: list[dict[str, Any]], rules: RuleSet
+) -> dict[int, dict[tuple[Any, ...], Decimal]]:
+    """Per ledger row: its parts' (dimension values, rule, shared step) → summed share."""
+    found: dict[int, dict[tuple[Any, ...], Decimal]] = {}
+    for p in parts:
+        key = (*(p[f"x_{d}"] for d in rules.dimensions), p["x_Rule"], p["x_Shared"])
+        row_parts = found.setdefault(p["x_RowId"], {})
+        row_parts[key] = row_parts.get(key, Decimal(0)) + p["x_Share"]
+    return found
 
 
 def test_a_commitment_purchase_goes_to_the_teams_that_used_that_commitment() -> None:

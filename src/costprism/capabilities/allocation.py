@@ -31,6 +31,7 @@ from costprism.engine.allocation import (
 from costprism.engine.backends import open_ledger
 from costprism.engine.filters import Filter
 from costprism.engine.query import CostQuery, cost_rows_in_range, restrict
+from costprism.engine.rollups import cost_source
 from costprism.errors import InputError
 from costprism.ledger import Ledger
 from costprism.ledger.allocations import AllocationStore, AllocationVersion
@@ -76,8 +77,9 @@ def view_allocation_totals(view: LedgerView, scope: Sequence[Filter] = ()) -> li
     """:func:`allocation_totals` over an open view (its rule-set version)."""
     if view.allocation is None:
         return []
-    rows = restrict(allocated_costs(view), scope)
     columns = [dimension_column(d) for d in view.allocation.dimensions]
+    # the allocated rollup when it can answer (it holds every dimension), else the rows
+    rows = restrict(cost_source(view, CostQuery(group_by=tuple(columns)), scope), scope)
     placed = ibis.or_(*(rows[c] != UNALLOCATED for c in columns)) if columns else ibis.false
     cost = rows["EffectiveCost"]
     totals = rows.group_by("BillingCurrency").aggregate(
@@ -308,8 +310,9 @@ def allocation_kpis(
         row["BillingCurrency"]: row["EffectiveCost"]
         for row in cost_report(view, ledger_query, scope).rows
     }
-    rows = cost_rows_in_range(restrict(allocated_costs(view), scope), ledger_query)
     columns = [dimension_column(d) for d in view.allocation.dimensions]
+    source = cost_source(view, CostQuery(group_by=(*columns, SHARED)), scope)
+    rows = cost_rows_in_range(restrict(source, scope), ledger_query)
     placed = ibis.or_(*(rows[c] != UNALLOCATED for c in columns)) if columns else ibis.false
     open_ = ibis.or_(*(rows[c] == UNALLOCATED for c in columns)) if columns else ibis.true
     shared = rows[SHARED].notnull()

@@ -70,7 +70,10 @@ def open_ledger(
         sources[DAILY] = (daily, DAILY_SCHEMA)
     allocation = AllocationStore(ledger.root).get(rules_version)
     if allocation is not None:
-        sources[ALLOCATIONS] = (allocation.files, allocation_schema(allocation.dimensions))
+        schema = allocation_schema(
+            allocation.dimensions, allocation.keys, ledger.costs.current_schema(as_of)
+        )
+        sources[ALLOCATIONS] = (allocation.files, schema)
         if allocation.costs_version == version and allocation.daily_files:
             schema = allocated_daily_schema(allocation.dimensions)
             sources[ALLOCATED_DAILY] = (allocation.daily_files, schema)

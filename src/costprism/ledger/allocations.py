@@ -1,9 +1,11 @@
 """Allocation results: one immutable folder per rule-set version, beside the ledger.
 
-``<ledger>/allocations/v000001/`` holds the narrow table of that version as Parquet files
-(``x_RowId``, ``BillingPeriodStart``, ``BillingCurrency``, one ``x_<dimension>`` column
-each, ``x_Rule``, ``x_Shared``, ``x_Share``), the rules text it was computed from
-(``rules.yaml``) and ``version.json`` (dimensions, digest, the ``costs`` version it
+``<ledger>/allocations/v000001/`` holds the allocation map of that version as Parquet files
+(its key columns — ``BillingPeriodStart``, ``BillingCurrency``, the ledger columns the rules
+read and an ``x_tag:<key>`` column per tag they read — then one ``x_<dimension>`` column
+each, ``x_Rule``, ``x_Shared``, ``x_Share``: a ledger row's parts are the rows of its key),
+the allocated daily rollup (``daily/``), the rules text it was computed from
+(``rules.yaml``) and ``version.json`` (dimensions, keys, digest, the ``costs`` version it
 allocated, the first billing period it recomputed, when). A version is written to a
 scratch folder and renamed into place, so readers see a whole version or none; earlier
 versions stay readable until removed.
@@ -30,13 +32,17 @@ _PREFIX = "v"
 SHARE_TYPE = pa.decimal128(38, 12)
 
 
-def allocation_schema(dimensions: Sequence[str]) -> pa.Schema:
-    """The narrow table's schema for these dimensions."""
+def allocation_schema(
+    dimensions: Sequence[str], keys: Sequence[str], costs_schema: pa.Schema
+) -> pa.Schema:
+    """The allocation map's schema for these dimensions and keys (ledger columns keep the
+    type ``costs_schema`` gives them; ``x_tag:`` keys are strings)."""
     return pa.schema(
         [
-            pa.field("x_RowId", pa.int64()),
-            pa.field("BillingPeriodStart", pa.timestamp("us", tz="UTC")),
-            pa.field("BillingCurrency", pa.string()),
+            *(
+                costs_schema.field(k) if k in costs_schema.names else pa.field(k, pa.string())
+                for k in keys
+            ),
             *(pa.field(f"x_{d}", pa.string()) for d in dimensions),
             pa.field("x_Rule", pa.string()),
             pa.field("x_Shared", pa.string()),
@@ -52,6 +58,7 @@ class AllocationVersion:
     version: int
     path: Path
     dimensions: tuple[str, ...]
+    keys: tuple[str, ...]  # the columns a ledger row is matched to the map by
     digest: str
     costs_version: int | None
     recomputed_from: str | None
@@ -60,7 +67,7 @@ class AllocationVersion:
 
     @property
     def files(self) -> list[str]:
-        """The narrow table's Parquet files."""
+        """The allocation map's Parquet files."""
         return sorted(str(p) for p in self.path.glob("*.parquet"))
 
     @property
@@ -76,6 +83,7 @@ class AllocationVersion:
         return {
             "rules_version": self.version,
             "dimensions": list(self.dimensions),
+            "keys": list(self.keys),
             "digest": self.digest,
             "costs_version": self.costs_version,
             "recomputed_from": self.recomputed_from,
@@ -134,6 +142,7 @@ class AllocationStore:
         *,
         rules_text: str,
         dimensions: Sequence[str],
+        keys: Sequence[str],
         digest: str,
         costs_version: int | None,
         recomputed_from: str | None,
@@ -146,6 +155,7 @@ class AllocationStore:
         meta = {
             "version": version,
             "dimensions": list(dimensions),
+            "keys": list(keys),
             "digest": digest,
             "costs_version": costs_version,
             "recomputed_from": recomputed_from,
@@ -163,6 +173,7 @@ class AllocationStore:
             version=int(meta["version"]),
             path=path,
             dimensions=tuple(meta["dimensions"]),
+            keys=tuple(meta["keys"]),
             digest=str(meta["digest"]),
             costs_version=meta["costs_version"],
             recomputed_from=meta["recomputed_from"],

@@ -61,6 +61,7 @@ DIMENSIONS: tuple[str, ...] = (
     "CommitmentDiscountStatus",
     "CommitmentDiscountType",
     "CommitmentDiscountCategory",
+    "CommitmentDiscountId",
     "ResourceType",
     "Tags",
 )
@@ -262,42 +263,10 @@ def _literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def write_allocated_daily(
-    connection: duckdb.DuckDBPyConnection,
-    costs_files: Sequence[str],
-    part_files: Sequence[str],
-    dimensions: Sequence[str],
-    target: Path,
-) -> int:
-    """The daily rollup of the allocated ledger: ``costs`` joined to an allocation's parts,
-    summed by day × :data:`DIMENSIONS` × the allocation dimensions (``x_<name>``), each cost
-    times the part's share (a row the allocation has not seen counts in full, unallocated).
-    One ``GROUP BY`` in DuckDB into ``target``; returns the rows written. ``Tags`` is left
-    out (normalizing map keys is the dear part of a rollup): a query by a tag and an
-    allocation dimension reads the allocated ledger itself."""
-    columns = [f"x_{d}" for d in dimensions]
-    unallocated = _literal("(unallocated)")
-    costs = f"read_parquet([{', '.join(map(_literal, costs_files))}], union_by_name = true)"
-    parts = f"read_parquet([{', '.join(map(_literal, part_files))}])"
-    picked = ", ".join(f"coalesce(a.{c}, {unallocated}) AS {c}" for c in columns)
-    kept = [d for d in DIMENSIONS if d != TAGS]
-    needed = ", ".join(f"c.{name}" for name in (DAY_COLUMN, *kept, *MEASURES.values()))
-    joined = (
-        f"SELECT {needed}, {picked}{', ' if picked else ''}coalesce(a.x_Share, 1) AS x_Share "
-        f"FROM {costs} c LEFT JOIN {parts} a ON c.x_RowId = a.x_RowId"
-    )
-    day = f"timezone('UTC', date_trunc('day', timezone('UTC', {DAY_COLUMN}))) AS {DAY_COLUMN}"
-    sums = [f"CAST(sum({m} * x_Share) AS {_decimal(m)}) AS {m}" for m in MEASURES.values()]
-    select = ", ".join([day, *kept, *columns, *sums, f"count(*) AS {ROW_COUNT}"])
-    query = f"SELECT {select} FROM ({joined}) GROUP BY ALL"
-    sql = f"COPY ({query}) TO {_literal(str(target))} (FORMAT parquet)"
-    written = connection.execute(sql).fetchone()
-    return int(written[0]) if written else 0
-
-
 def allocated_daily_schema(dimensions: Sequence[str]) -> pa.Schema:
-    """The schema of :func:`write_allocated_daily`'s rows."""
+    """The schema of :func:`costprism.engine.allocation.allocated_daily`'s rows."""
     fields = [f for f in DAILY_SCHEMA if f.name != TAGS]
     position = fields.index(DAILY_SCHEMA.field(MEASURES["billed"]))
     extra = [pa.field(f"x_{d}", pa.string()) for d in dimensions]
-    return pa.schema(fields[:position] + extra + fields[position:])
+    shared = pa.field("x_Shared", pa.string())  # the shared step that moved the part
+    return pa.schema([*fields[:position], *extra, shared, *fields[position:]])
