@@ -59,10 +59,20 @@ ACTIONS: dict[str, Action] = {
             name="save-forecasts",
             description="save forecast versions (their accuracy and drift are KPIs)",
         ),
+        Action(
+            name="view-anomalies",
+            description="see cost anomalies (within one's scope), their drivers and history",
+        ),
+        Action(
+            name="triage-anomalies",
+            description="acknowledge, resolve, mark expected or false positive, comment, assign",
+        ),
     )
 }
 
-_EVERYONE = frozenset({"view-costs", "view-rows", "view-sources", "manage-own-tokens"})
+_EVERYONE = frozenset(
+    {"view-costs", "view-rows", "view-sources", "manage-own-tokens", "view-anomalies"}
+)
 
 
 def _role(name: str, title: str, responsibilities: str, *extra: str) -> Role:
@@ -85,6 +95,7 @@ ROLES: dict[str, Role] = {
             "manage-rules",
             "manage-budgets",
             "save-forecasts",
+            "triage-anomalies",
         ),
         _role(
             "management",
@@ -97,12 +108,14 @@ ROLES: dict[str, Role] = {
             "Product",
             "product showback, unit cost, value delivery",
             "save-forecasts",
+            "triage-anomalies",
         ),
         _role(
             "engineering",
             "Engineering",
             "team resources, cost drivers, optimization",
             "save-forecasts",
+            "triage-anomalies",
         ),
         _role(
             "finance",
@@ -110,6 +123,7 @@ ROLES: dict[str, Role] = {
             "budgets, forecasts, allocation, reporting, invoices",
             "manage-budgets",
             "save-forecasts",
+            "triage-anomalies",
         ),
         _role("procurement", "Procurement", "commitments, contracts, vendors, discounts"),
         _role("itsm", "ITSM / ITIL", "cost per business service, service levels, changes"),
@@ -121,6 +135,7 @@ ROLES: dict[str, Role] = {
             "anomaly investigation, access review, audit",
             "view-audit",
             "view-users",
+            "triage-anomalies",
         ),
         _role("itfm", "ITFM / TBM", "TBM towers, IT P&L, investment cases", "save-forecasts"),
         Role(
