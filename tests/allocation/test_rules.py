@@ -185,3 +185,101 @@ def test_a_missing_file_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="can't read the rules file") as caught:
         load_rules(tmp_path / "nope.yaml")
     assert caught.value.code == "rules.bad_file"
+
+
+USAGE_STEP = """\
+dimensions: [team]
+rules:
+  - {name: a, match: {SubAccountName: [a]}, set: {team: a}}
+  - {name: b, match: {SubAccountName: [b]}, set: {team: b}}
+shared:
+  - name: platform
+    match: {SubAccountName: [shared]}
+    split: proportional
+    to: team
+    usage: {file: usage.csv, metric: requests}
+"""
+
+
+def test_a_usage_file_gives_quantities_per_billing_month_and_target(tmp_path: Path) -> None:
+    (tmp_path / "usage.csv").write_text(
+        "month, team ,requests,note\n2026-05,a,10.5,x\n\n2026-05,b,0,\n"
+    )
+    (step,) = parse_rules(USAGE_STEP, "rules.yaml", folder=tmp_path).shared
+    assert step.usage is not None
+    assert step.usage.metric == "requests"
+    assert dict(step.usage.weights) == {("2026-05", "a"): Decimal("10.5"), ("2026-05", "b"): 0}
+
+
+@pytest.mark.parametrize(
+    ("csv_text", "message"),
+    [
+        ("", r"usage\.csv: the usage file is empty"),
+        ("month,team\n", r"usage\.csv:1: the usage file has no column 'requests'"),
+        (
+            "month,team,requests\n2026-5,a,1\n",
+            r"usage\.csv:2:1: month '2026-5' is not a billing month; write it as YYYY-MM",
+        ),
+        (
+            "month,team,requests\n2026-05,zz,1\n",
+            r"usage\.csv:2:2: team 'zz' is not a target of the step; targets are a, b",
+        ),
+        (
+            "month,team,requests\n2026-05,a,lots\n",
+            r"usage\.csv:2:3: requests 'lots' is not a number",
+        ),
+        (
+            "month,team,requests\n2026-05,a,-1\n",
+            r"usage\.csv:2:3: requests '-1' must be a number of zero or more",
+        ),
+        (
+            "month,team,requests\n2026-05,a,1\n2026-05,a,2\n",
+            r"usage\.csv:3:2: team 'a' appears twice for 2026-05",
+        ),
+    ],
+)
+def test_a_bad_usage_file_is_named_with_line_column_value_and_fix(
+    tmp_path: Path, csv_text: str, message: str
+) -> None:
+    (tmp_path / "usage.csv").write_text(csv_text)
+    with pytest.raises(InputError, match=message) as caught:
+        parse_rules(USAGE_STEP, "rules.yaml", folder=tmp_path)
+    assert caught.value.code == "rules.usage"
+
+
+@pytest.mark.parametrize(
+    ("replace", "by", "message"),
+    [
+        (
+            "file: usage.csv",
+            "file: missing.csv",
+            r"rules\.yaml:10:19: usage file 'missing\.csv' not found in ",
+        ),
+        (
+            "file: usage.csv",
+            "file: ../usage.csv",
+            r"rules\.yaml:10:19: usage file '\.\./usage\.csv' must be a path inside",
+        ),
+        (
+            "split: proportional",
+            "split: even",
+            r"rules\.yaml:10:12: usage: only goes with split: proportional",
+        ),
+        (
+            ", metric: requests",
+            "",
+            r"rules\.yaml:10:12: usage: of shared step 'platform' needs file: .* and metric:",
+        ),
+    ],
+)
+def test_a_usage_step_that_cannot_work_is_refused_at_its_line(
+    tmp_path: Path, replace: str, by: str, message: str
+) -> None:
+    (tmp_path / "usage.csv").write_text("month,team,requests\n")
+    with pytest.raises(InputError, match=message):
+        parse_rules(USAGE_STEP.replace(replace, by), "rules.yaml", folder=tmp_path)
+
+
+def test_usage_files_are_read_only_beside_a_rules_file() -> None:
+    with pytest.raises(InputError, match="applied from a file beside them"):
+        parse_rules(USAGE_STEP, "rules")

@@ -246,3 +246,56 @@ def test_kpis_split_allocated_shared_and_validate_apportionment(ledger: Ledger) 
     scoped = allocation_kpis(view, parse_filters(["team=data"]))
     (data,) = [r for r in scoped.currencies if r["BillingCurrency"] == "USD"]
     assert data["allocated_percent"] == 100.0
+
+
+USAGE_RULES = EXAMPLE.replace(
+    """  - name: platform overhead
+    match: {team: [platform]}
+    split: fixed
+    to: team
+    weights: {payments: 50, data: 30, sandbox: 20}
+""",
+    """  - name: platform overhead
+    match: {team: [platform]}
+    split: proportional
+    to: team
+    targets: [payments, data, sandbox]
+    usage: {file: usage/platform.csv, metric: builds}
+""",
+)
+
+
+def test_a_usage_metric_file_is_kept_with_its_version_and_read_again_from_there(
+    ledger: Ledger, tmp_path: Path
+) -> None:
+    from costprism.allocation.rules import load_rules
+    from costprism.capabilities.allocation import parse_rules_text
+    from costprism.engine.allocation import SHARED
+
+    folder = tmp_path / "rules"
+    (folder / "usage").mkdir(parents=True)
+    usage = "month,team,builds\n2026-05,payments,1\n2026-05,data,3\n2026-05,sandbox,0\n"
+    (folder / "usage" / "platform.csv").write_text(usage)
+    (folder / "rules.yaml").write_text(USAGE_RULES)
+    result = apply_rules(ledger, load_rules(folder / "rules.yaml"))
+    assert (result.version.path / "usage" / "platform.csv").read_text() == usage
+
+    view = open_ledger(ledger)
+    query = CostQuery(
+        group_by=("team", SHARED), filters=parse_filters(["x_Shared=platform overhead"])
+    )
+    moved = {
+        row["team"]: row["EffectiveCost"]
+        for row in cost_report(view, query).rows
+        if row["BillingCurrency"] == "USD"
+    }
+    assert set(moved) == {"payments", "data"}  # sandbox used nothing
+    assert moved["data"] == pytest.approx(3 * moved["payments"], rel=Decimal("1e-9"))
+
+    # the web editor and re-allocation after an import read the copy in the version
+    (folder / "usage" / "platform.csv").unlink()
+    again = parse_rules_text(ledger, USAGE_RULES)
+    assert again.digest == result.version.digest
+    result = ingest([SYNTHETIC_10K], ledger, IngestOptions(source="synthetic-again"))
+    assert result.allocation is not None
+    assert (result.allocation.path / "usage" / "platform.csv").read_text() == usage

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import ibis
@@ -153,6 +154,45 @@ def test_a_proportional_split_weighs_each_period_and_currency_on_its_own() -> No
         "b": Decimal("4.000000"),  # 8 × 10/40, and all of the EUR pool
         "c": Decimal("3.000000"),  # 4 × 3/4 in October
     }
+
+
+def test_a_usage_split_weighs_each_billing_month_by_the_side_files_metric(tmp_path: Path) -> None:
+    (tmp_path / "usage.csv").write_text(
+        "month,team,requests\n2024-09,a,300\n2024-09,b,100\n2024-09,c,0\n2024-11,c,5\n"
+    )
+    rules = parse_rules(
+        """
+dimensions: [team]
+rules:
+  - {name: a, match: {SubAccountName: [a]}, set: {team: a}}
+  - {name: b, match: {SubAccountName: [b]}, set: {team: b}}
+  - {name: c, match: {SubAccountName: [c]}, set: {team: c}}
+shared:
+  - name: pool
+    match: {SubAccountName: [shared]}
+    split: proportional
+    to: team
+    usage: {file: usage.csv, metric: requests}
+""",
+        folder=tmp_path,
+    )
+    rows = [
+        row(1, "a", "1"), row(2, "b", "99"), row(3, "c", "50"), row(9, "shared", "8"),
+        row(19, "shared", "3", period=OCT), row(29, "shared", "4", currency="EUR"),
+    ]  # fmt: skip
+    parts = allocated(rows, rules)
+    # September: 300:100:0 by requests, whatever the teams' own cost, in each currency
+    assert amounts(rows, [p for p in parts if p["x_RowId"] in (9, 29)], "team") == {
+        "a": Decimal("9.000000"),  # 8 × 3/4 + 4 × 3/4
+        "b": Decimal("3.000000"),  # 8 × 1/4 + 4 × 1/4
+    }
+    # October has no usage lines: an even split
+    assert by([p for p in parts if p["x_RowId"] == 19], "x_team") == {
+        ("a",): Decimal("0.333333333333"),
+        ("b",): Decimal("0.333333333333"),
+        ("c",): Decimal("0.333333333334"),
+    }
+    assert rules.files == {"usage.csv": (tmp_path / "usage.csv").read_text()}
 
 
 def test_targets_with_no_or_negative_cost_split_evenly() -> None:

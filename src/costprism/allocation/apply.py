@@ -87,6 +87,7 @@ def allocate_ledger(
         costs_version=view.version,
         recomputed_from=start.date().isoformat() if start else None,
         rows=count,
+        files=rules.files,
     )
 
 
@@ -96,7 +97,7 @@ def reallocate(ledger: Ledger, periods: list[date]) -> AllocationVersion | None:
     latest = AllocationStore(ledger.root).latest()
     if latest is None or not periods:
         return None
-    rules = parse_rules(latest.rules_text, f"rules version {latest.version}")
+    rules = parse_rules(latest.rules_text, f"rules version {latest.version}", folder=latest.path)
     return allocate_ledger(ledger, rules, from_period=min(periods))
 
 

@@ -4,18 +4,22 @@ A rule set names its **dimensions** (``team``, ``cost_center`` …), lists **rul
 precedence order (the first whose ``match`` holds sets the row's dimension values; what no
 rule matches is ``(unallocated)``) and **shared** steps applied after the rules, in order
 (a waterfall): each takes the rows its ``match`` selects and spreads them over the values of
-one dimension, ``even``-ly, ``proportional``-ly to the targets' own cost, or by ``fixed``
-weights. ``match`` maps use the one filter language: a key is a FOCUS column, ``tag:KEY``
-or a dimension; a list of values is ORed, the keys of one map are ANDed, ``{like: P}``,
-``{not: [..]}`` and ``{is: null}`` / ``{is: not null}`` are the other forms. Tag values are
-compared trimmed and without regard to case, and ``aliases`` make several spellings one.
+one dimension, ``even``-ly, ``proportional``-ly to the targets' own cost (or, with
+``usage: {file: F, metric: M}``, to a usage metric per billing month read from a CSV file
+beside the rules), or by ``fixed`` weights. ``match`` maps use the one filter language: a
+key is a FOCUS column, ``tag:KEY`` or a dimension; a list of values is ORed, the keys of one
+map are ANDed, ``{like: P}``, ``{not: [..]}`` and ``{is: null}`` / ``{is: not null}`` are
+the other forms. Tag values are compared trimmed and without regard to case, and
+``aliases`` make several spellings one.
 
 Every error names the file, line and column of the offending YAML node and how to fix it.
 """
 
 from __future__ import annotations
 
+import csv
 import hashlib
+import io
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -59,6 +63,16 @@ class SharedStep:
     weights: Mapping[str, Decimal]  # fixed: target -> weight, normalized to sum to 1
     line: int
     within: str | None = None  # proportional: weigh among rows sharing this column's value
+    usage: Usage | None = None  # proportional: weigh by this metric instead of cost
+
+
+@dataclass(frozen=True, kw_only=True)
+class Usage:
+    """A usage metric per billing month and target, from a CSV file beside the rules."""
+
+    file: str  # as written in the rules, relative to the rules file's folder
+    metric: str
+    weights: Mapping[tuple[str, str], Decimal]  # (YYYY-MM, target) -> quantity
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -70,11 +84,17 @@ class RuleSet:
     shared: tuple[SharedStep, ...]
     aliases: Mapping[str, tuple[str, ...]] = field(default_factory=lambda: MappingProxyType({}))
     text: str = ""
+    files: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    """The side files the rules read (usage metrics): name as written -> text."""
 
     @property
     def digest(self) -> str:
-        """A short fingerprint of the rule set's text (the same text, the same digest)."""
-        return hashlib.sha256(self.text.encode()).hexdigest()[:12]
+        """A short fingerprint of the rule set's text and side files (the same text and
+        files, the same digest)."""
+        found = hashlib.sha256(self.text.encode())
+        for name in sorted(self.files):
+            found.update(f"\0{name}\0{self.files[name]}".encode())
+        return found.hexdigest()[:12]
 
     def column(self, dimension: str) -> str:
         """The ledger-view column of a dimension."""
@@ -97,13 +117,16 @@ def dimension_column(dimension: str) -> str:
 
 
 def load_rules(path: Path) -> RuleSet:
-    """Read and check a rules file; an :class:`InputError` names file, line and fix."""
-    return parse_rules(read_text(path, "rules file", "rules.bad_file"), str(path))
+    """Read and check a rules file (and the usage files it names, beside it); an
+    :class:`InputError` names file, line and fix."""
+    text = read_text(path, "rules file", "rules.bad_file")
+    return parse_rules(text, str(path), folder=path.parent)
 
 
-def parse_rules(text: str, name: str = "<rules>") -> RuleSet:
-    """Parse rules YAML (``name`` is used in messages)."""
-    return _Parser(name).rule_set(compose(text, name, "rules.bad_yaml"), text)
+def parse_rules(text: str, name: str = "<rules>", *, folder: Path | None = None) -> RuleSet:
+    """Parse rules YAML (``name`` is used in messages); ``usage:`` files are read from
+    ``folder`` (the rules file's folder, or a stored version's)."""
+    return _Parser(name, folder).rule_set(compose(text, name, "rules.bad_yaml"), text)
 
 
 def read_text(path: Path, what: str, code: str) -> str:
@@ -129,8 +152,10 @@ def compose(text: str, name: str, code: str) -> yaml.Node | None:
 
 
 class _Parser:
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str, folder: Path | None = None) -> None:
         self.name = name
+        self.folder = folder
+        self.files: dict[str, str] = {}
 
     def fail(self, node: yaml.Node | None, message: str) -> InputError:
         where = self.name
@@ -183,6 +208,7 @@ class _Parser:
             shared=shared,
             aliases=MappingProxyType(aliases),
             text=text,
+            files=MappingProxyType(dict(self.files)),
         )
 
     def dimensions(self, node: yaml.Node) -> tuple[str, ...]:
@@ -252,7 +278,9 @@ class _Parser:
         for item in node.value:
             entry = self.mapping(item, "a shared step")
             self.only(
-                entry, {"name", "match", "split", "to", "targets", "weights", "within"}, "a step"
+                entry,
+                {"name", "match", "split", "to", "targets", "weights", "within", "usage"},
+                "a step",
             )
             name = self.scalar(entry.get("name"), "a shared step's name")
             what = f"shared step {name!r}"
@@ -276,6 +304,7 @@ class _Parser:
                 raise self.fail(
                     item, f"{what} has no targets: no rule sets {to}; list them in targets:"
                 )
+            usage = self.usage(entry, split, within, to, targets, what)
             steps.append(
                 SharedStep(
                     name=name,
@@ -286,6 +315,7 @@ class _Parser:
                     weights=MappingProxyType(weights),
                     line=item.start_mark.line + 1,
                     within=within,
+                    usage=usage,
                 )
             )
         self.unique([s.name for s in steps], node, "shared step")
@@ -302,6 +332,50 @@ class _Parser:
         if column not in _FOCUS:
             raise self.fail(entry["within"], f"within: of {what} must be a ledger column")
         return column
+
+    def usage(
+        self,
+        entry: dict[str, yaml.Node],
+        split: str,
+        within: str | None,
+        to: str,
+        targets: Sequence[str],
+        what: str,
+    ) -> Usage | None:
+        """``usage: {file: F, metric: M}``: proportional weights from a usage metric per
+        billing month (a CSV beside the rules with columns ``month``, the dimension ``to``
+        and ``M``)."""
+        if "usage" not in entry:
+            return None
+        node = entry["usage"]
+        if split != "proportional" or within:
+            raise self.fail(
+                node, f"usage: only goes with split: proportional and no within: ({what})"
+            )
+        form = self.mapping(node, f"usage: of {what}")
+        self.only(form, {"file", "metric"}, f"usage: of {what}")
+        if "file" not in form or "metric" not in form:
+            raise self.fail(node, f"usage: of {what} needs file: (a CSV) and metric: (a column)")
+        file = self.scalar(form["file"], f"file: of {what}'s usage")
+        metric = self.scalar(form["metric"], f"metric: of {what}'s usage")
+        relative = Path(file)
+        if relative.is_absolute() or ".." in relative.parts:
+            raise self.fail(
+                form["file"],
+                f"usage file {file!r} must be a path inside the rules file's folder "
+                "(no absolute path, no ..); put it beside the rules",
+            )
+        if self.folder is None or not (self.folder / relative).is_file():
+            where = f" in {self.folder}" if self.folder is not None else ""
+            raise self.fail(
+                form["file"],
+                f"usage file {file!r} not found{where}; rules that read usage files are "
+                "applied from a file beside them (costprism rules apply RULES.yaml)",
+            )
+        text = read_text(self.folder / relative, "usage file", "rules.bad_file")
+        self.files[file] = text
+        weights = read_usage(text, str(self.folder / relative), metric, to, targets)
+        return Usage(file=file, metric=metric, weights=MappingProxyType(weights))
 
     def weights(self, entry: dict[str, yaml.Node], what: str) -> dict[str, Decimal]:
         if "weights" not in entry:
@@ -381,6 +455,54 @@ class _Parser:
             if name in seen:
                 raise self.fail(node, f"two {what}s are named {name!r}; names must be unique")
             seen.add(name)
+
+
+def read_usage(
+    text: str, name: str, metric: str, to: str, targets: Sequence[str]
+) -> dict[tuple[str, str], Decimal]:
+    """A usage file's quantities by (billing month ``YYYY-MM``, target); an
+    :class:`InputError` names the file, line, column and value of anything wrong."""
+    rows = csv.reader(io.StringIO(text))
+    header = next(rows, None)
+    if header is None:
+        raise InputError(f"{name}: the usage file is empty; it needs a header", code="rules.usage")
+    columns = {h.strip(): i for i, h in enumerate(header)}
+    for needed in ("month", to, metric):
+        if needed not in columns:
+            raise InputError(
+                f"{name}:1: the usage file has no column {needed!r} (columns: "
+                f"{', '.join(columns)}); it needs month, {to} and {metric}",
+                code="rules.usage",
+            )
+    found: dict[tuple[str, str], Decimal] = {}
+    for line, row in enumerate(rows, start=2):
+        if not any(cell.strip() for cell in row):
+            continue
+        cells = {c: (row[i].strip() if i < len(row) else "") for c, i in columns.items()}
+
+        def fail(
+            column: str, problem: str, line: int = line, cells: dict[str, str] = cells
+        ) -> InputError:
+            return InputError(
+                f"{name}:{line}:{columns[column] + 1}: {column} {cells[column]!r} {problem}",
+                code="rules.usage",
+            )
+
+        if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", cells["month"]):
+            raise fail("month", "is not a billing month; write it as YYYY-MM, e.g. 2026-05")
+        if cells[to] not in targets:
+            raise fail(to, f"is not a target of the step; targets are {', '.join(targets)}")
+        try:
+            quantity = Decimal(cells[metric])
+        except InvalidOperation:
+            raise fail(metric, "is not a number; write the quantity, e.g. 1250.5") from None
+        if not quantity.is_finite() or quantity < 0:
+            raise fail(metric, "must be a number of zero or more")
+        key = (cells["month"], cells[to])
+        if key in found:
+            raise fail(to, f"appears twice for {cells['month']}; keep one line per month")
+        found[key] = quantity
+    return found
 
 
 def _items(node: yaml.Node) -> list[yaml.Node]:

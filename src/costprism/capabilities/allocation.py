@@ -134,7 +134,11 @@ def explain_row(
             "no allocation rules have been applied; run costprism rules apply FILE",
             code="rules.none",
         )
-    rules = parse_rules(view.allocation.rules_text, f"rules version {view.allocation.version}")
+    rules = parse_rules(
+        view.allocation.rules_text,
+        f"rules version {view.allocation.version}",
+        folder=view.allocation.path,
+    )
     costs = restrict(view.costs, scope)
     row = costs.filter(costs["x_RowId"] == row_id)
     checks: dict[str, Any] = {}
@@ -209,6 +213,13 @@ def current_rules_text(ledger: Ledger) -> tuple[int | None, str]:
     return (latest.version, latest.rules_text) if latest else (None, "")
 
 
+def parse_rules_text(ledger: Ledger, text: str) -> RuleSet:
+    """Rules edited in the web app: their ``usage:`` files are read from the newest
+    version's folder (where the last ``costprism rules apply`` kept them)."""
+    latest = AllocationStore(ledger.root).latest()
+    return parse_rules(text, "rules", folder=latest.path if latest else None)
+
+
 def apply_rules_text(
     ledger: Ledger,
     db: Database,
@@ -221,7 +232,7 @@ def apply_rules_text(
     """Parse ``text`` (an :class:`InputError` with line:column, nothing applied, if it is
     wrong), apply it as the next rule-set version and record an audit event ``rules.apply``
     whose before/after hold the versions, digests and the unified diff between the texts."""
-    rules = parse_rules(text, "rules")
+    rules = parse_rules_text(ledger, text)
     previous, before = current_rules_text(ledger)
     result = apply_rules(ledger, rules, from_period=from_period)
     from costprism.db import record_event

@@ -595,7 +595,11 @@ def _text(rows: ir.Table, name: str) -> ir.StringValue:
 def _shared_steps(view: LedgerView) -> dict[str, SharedStep]:
     if view.allocation is None:
         return {}
-    rules = parse_rules(view.allocation.rules_text, f"rules version {view.allocation.version}")
+    rules = parse_rules(
+        view.allocation.rules_text,
+        f"rules version {view.allocation.version}",
+        folder=view.allocation.path,
+    )
     return {step.name: step for step in rules.shared}
 
 

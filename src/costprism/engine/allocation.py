@@ -11,10 +11,11 @@ run the same plan:
    tags, and the dimension values so far). Its targets get weights per billing period and
    currency — ``even``: 1 each; ``fixed``: the file's weights; ``proportional``: the
    EffectiveCost already allocated to each target outside the pool (a target below zero
-   counts as zero; if all are zero the split is even). A pool row's share ``s`` becomes
-   ``s × w / Σw`` per target, rounded to 12 decimals; the last target (in the file's order)
-   takes ``s`` minus the others, so nothing is lost to rounding. Rows that now agree on
-   every column are merged.
+   counts as zero; if all are zero the split is even), or with ``usage:`` the target's
+   metric in that billing month (none for the month: an even split). A pool row's share
+   ``s`` becomes ``s × w / Σw`` per target, rounded to 12 decimals; the last target (in
+   the file's order) takes ``s`` minus the others, so nothing is lost to rounding. Rows
+   that now agree on every column are merged.
 
 Rules and steps only read a few columns (their *keys*), so :func:`keyed_allocation` runs
 :func:`allocation` once per distinct key — read from the daily rollup when it holds every
@@ -330,7 +331,16 @@ def _ratios(
         position=unnested.t["position"],
         fixed=unnested.t["fixed"],
     )
-    if step.split == "proportional":
+    if step.usage is not None:
+        # the metric of (billing month, target), a map literal (no memtable: Spark runs it)
+        usage = ibis.literal(
+            {f"{month}|{target}": float(q) for (month, target), q in step.usage.weights.items()},
+            type=dt.Map(dt.string, dt.float64),
+        )
+        month = grid[PERIOD].strftime("%Y-%m")
+        grid = grid.mutate(weight=usage.get(month.concat("|", grid["target"])))
+        weight = grid["weight"].fill_null(0.0)
+    elif step.split == "proportional":
         basis = (
             rest.filter(rest[to].isin(list(step.targets)))
             .group_by([*groups, rest[to].name("target")])

@@ -5,8 +5,9 @@
 read and an ``x_tag:<key>`` column per tag they read — then one ``x_<dimension>`` column
 each, ``x_Rule``, ``x_Shared``, ``x_Share``: a ledger row's parts are the rows of its key),
 the allocated daily rollup (``daily/``), the rules text it was computed from
-(``rules.yaml``) and ``version.json`` (dimensions, keys, digest, the ``costs`` version it
-allocated, the first billing period it recomputed, when). A version is written to a
+(``rules.yaml``, with the usage files it reads beside it) and ``version.json``
+(dimensions, keys, digest, the ``costs`` version it allocated, the first billing period it
+recomputed, when). A version is written to a
 scratch folder and renamed into place, so readers see a whole version or none; earlier
 versions stay readable until removed.
 """
@@ -16,7 +17,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -147,11 +148,16 @@ class AllocationStore:
         costs_version: int | None,
         recomputed_from: str | None,
         rows: int,
+        files: Mapping[str, str] | None = None,
     ) -> AllocationVersion:
-        """Make the scratch folder the next version, atomically."""
+        """Make the scratch folder the next version, atomically; ``files`` are the side
+        files the rules read (usage metrics), kept beside its ``rules.yaml``."""
         latest = self.latest()
         version = (latest.version if latest else 0) + 1
         (scratch / "rules.yaml").write_text(rules_text, encoding="utf-8")
+        for name, text in (files or {}).items():
+            (scratch / name).parent.mkdir(parents=True, exist_ok=True)
+            (scratch / name).write_text(text, encoding="utf-8")
         meta = {
             "version": version,
             "dimensions": list(dimensions),

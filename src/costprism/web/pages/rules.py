@@ -16,11 +16,11 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Form, Request, Response
 
-from costprism.allocation.rules import parse_rules
 from costprism.capabilities.allocation import (
     apply_rules_text,
     current_rules_text,
     parse_month,
+    parse_rules_text,
     rule_versions,
     rules_diff,
     view_allocation_totals,
@@ -60,7 +60,7 @@ def preview_rules(
     context = _overview(services, principal)
     context["editor"] = {"text": rules, "from_month": from_month}
     try:
-        parse_rules(rules, "rules")
+        parse_rules_text(services.ledger, rules)
         parse_month(from_month, "from month")
     except UserError as error:
         if wants_json(request):
