@@ -13,7 +13,9 @@ anomalies and the security rules) and compared with the generator's ground truth
 * **precision** = detected anomalies that match an injected one / detected;
 * **top driver**: the same seeds scanned by ``SubAccountId`` alone (so the service is a
   driver to find), with the security rules; for each detected anomaly that matches an
-  injected one, the first driver must be a (dimension, value) of the injected scope.
+  injected one, the first driver must be a (dimension, value) of the injected scope, the
+  SKU of the resources it added (``SkuId`` in ``anomalies.json``), or a SKU or resource
+  whose rows in that account are all of the injected service.
 
 Speed: :func:`~costprism.anomalies.detection.detect` over 1,000 synthetic scopes of 400
 days (weekly season, month-start charges, trend, noise, a few spikes), and the whole scan
@@ -40,7 +42,7 @@ from costprism.anomalies.detection import DetectionSettings, detect
 from costprism.anomalies.scan import Detected, scan
 from costprism.anomalies.series import DailySeries, read_series
 from costprism.demo import DemoSpec, generate
-from costprism.engine.backends import open_ledger
+from costprism.engine.backends import LedgerView, open_ledger
 from costprism.ingest.pipeline import IngestOptions, ingest
 from costprism.ledger import Ledger
 
@@ -77,7 +79,7 @@ def accuracy(seed: int, settings: DetectionSettings) -> dict[str, Any]:
              for d in found if d not in hits]  # fmt: skip
     by_account = scan(view, ("SubAccountId",), settings)
     explained = [(d, t) for d in by_account for t in truth if matches(d, t)]
-    right = [d for d, t in explained if d.drivers and _top_is_right(d, t)]
+    right = [d for d, t in explained if d.drivers and _top_is_right(view, d, t)]
     return {
         "seed": seed, "injected": len(truth), "detected": len(found), "true": len(hits),
         "recall": len(recalled) / len(truth), "precision": len(hits) / max(len(found), 1),
@@ -88,9 +90,22 @@ def accuracy(seed: int, settings: DetectionSettings) -> dict[str, Any]:
     }  # fmt: skip
 
 
-def _top_is_right(detected: Detected, truth: dict[str, Any]) -> bool:
+def _top_is_right(view: LedgerView, detected: Detected, truth: dict[str, Any]) -> bool:
+    """The first driver names the injected scope's service, account or region, the SKU of
+    the resources the anomaly added, or a SKU or resource all of whose rows in the
+    anomaly's account are of the injected service."""
     top = detected.drivers[0]
-    return truth["scope"].get(top.dimension) == top.value
+    named = truth["scope"] | ({"SkuId": truth["SkuId"]} if "SkuId" in truth else {})
+    if named.get(top.dimension) == top.value:
+        return True
+    if top.dimension not in ("SkuId", "ResourceId"):
+        return False
+    costs = view.costs
+    rows = costs.filter(
+        [costs[top.dimension] == top.value, costs.SubAccountId == truth["scope"]["SubAccountId"]]
+    )
+    services = set(rows.select("ServiceName").distinct().to_pandas()["ServiceName"])
+    return services == {truth["scope"]["ServiceName"]}
 
 
 def synthetic(scopes: int, days: int, seed: int = 1) -> DailySeries:

@@ -5,10 +5,13 @@ of each driver dimension over the anomaly's days and over the baseline days (the
 before it), in one query; a value's **change** is its average daily cost on the anomaly
 days minus its average daily cost on the baseline days. A value's **share** is its change
 over the sum of the positive changes in its dimension, so the shares of one dimension add
-up to 1 (values whose cost fell are left out). The list is ordered by share, largest
-first, with dimensions in :data:`DIMENSIONS` order among near-equal shares (the broader
-dimension first), and keeps the top ``per_dimension`` values of each dimension whose
-share is at least ``min_share``. Dimensions the scope already fixes are skipped.
+up to 1 (values whose cost fell are left out). A value's **lift** is its share of the rise
+minus its share of the baseline cost: a region that holds all of the scope's cost holds all
+of its rise too (share 1, lift 0) and explains nothing, a resource with a third of the cost
+and nine tenths of the rise explains most of it (lift 0.6). The list is ordered by lift,
+largest first, with dimensions in :data:`DIMENSIONS` order among near-equal lifts (the
+broader dimension first), and keeps the top ``per_dimension`` values of each dimension
+whose share is at least ``min_share``. Dimensions the scope already fixes are skipped.
 """
 
 from __future__ import annotations
@@ -33,8 +36,9 @@ BASELINE_DAYS = 28
 class Driver:
     dimension: str
     value: str
-    share: float
+    share: float  # of the dimension's rise in cost
     change: float  # average daily cost on the anomaly days minus on the baseline days
+    lift: float = 0.0  # share of the rise minus share of the baseline cost
 
     def record(self) -> dict[str, object]:
         return {
@@ -42,6 +46,7 @@ class Driver:
             "value": self.value,
             "share": round(self.share, 4),
             "change": round(self.change, 4),
+            "lift": round(self.lift, 4),
         }
 
 
@@ -97,7 +102,8 @@ def changes_expression(
         )  # fmt: skip
         parts.append(
             keyed.group_by(["dimension", "value"]).aggregate(
-                change=keyed.during.sum() / anomaly_days - keyed.before.sum() / BASELINE_DAYS
+                change=keyed.during.sum() / anomaly_days - keyed.before.sum() / BASELINE_DAYS,
+                baseline=keyed.before.sum() / BASELINE_DAYS,
             )
         )
     return ibis.union(*parts) if len(parts) > 1 else parts[0]
@@ -111,16 +117,22 @@ def rank(
 ) -> list[Driver]:
     found: list[Driver] = []
     for name in wanted:
-        mine = [(str(r["value"]), _number(r["change"])) for r in rows if r["dimension"] == name]
-        rising = sorted(((v, c) for v, c in mine if c > 0), key=lambda vc: -vc[1])
-        total = sum(c for _, c in rising)
-        found += [
-            Driver(dimension=name, value=value, share=change / total, change=change)
-            for value, change in rising[:per_dimension]
-            if change / total >= min_share
-        ]
+        mine = [r for r in rows if r["dimension"] == name]
+        base = sum(max(_number(r["baseline"]), 0.0) for r in mine)
+        rising = [r for r in mine if _number(r["change"]) > 0]
+        total = sum(_number(r["change"]) for r in rising)
+        drivers = [
+            Driver(
+                dimension=name, value=str(r["value"]), change=_number(r["change"]),
+                share=_number(r["change"]) / total,
+                lift=_number(r["change"]) / total - (_number(r["baseline"]) / base if base else 0),
+            )
+            for r in rising
+        ]  # fmt: skip
+        drivers.sort(key=lambda d: -d.lift)
+        found += [d for d in drivers[:per_dimension] if d.share >= min_share]
     order = {name: i for i, name in enumerate(DIMENSIONS)}
-    return sorted(found, key=lambda d: (-round(d.share, 1), order.get(d.dimension, 99), -d.share))
+    return sorted(found, key=lambda d: (-round(d.lift, 1), order.get(d.dimension, 99), -d.lift))
 
 
 def _number(value: object) -> float:

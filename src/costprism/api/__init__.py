@@ -8,7 +8,17 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends
 
-from costprism.api import access, allocation, budgets, chargeback, costs, forecasts, sources, tags
+from costprism.api import (
+    access,
+    allocation,
+    anomalies,
+    budgets,
+    chargeback,
+    costs,
+    forecasts,
+    sources,
+    tags,
+)
 from costprism.server.auth import csrf_protect_session
 from costprism.server.errors import ErrorResponse
 
@@ -24,5 +34,5 @@ ERRORS: dict[int | str, dict[str, object]] = {
 }
 
 router = APIRouter(prefix="/api/v1", dependencies=[Depends(csrf_protect_session)], responses=ERRORS)
-for module in (costs, sources, access, allocation, chargeback, tags, budgets, forecasts):
+for module in (costs, sources, access, allocation, chargeback, tags, budgets, forecasts, anomalies):
     router.include_router(module.router)
