@@ -236,15 +236,21 @@ WHERE team <> 'platform' GROUP BY ALL
 
 
 def _allocated(view: LedgerView) -> dict[tuple[str, str, str | None], Decimal]:
+    """The production path: the map of distinct keys, then the ledger rows joined to it."""
     from costprism.allocation.rules import parse_rules
-    from costprism.engine.allocation import allocation
+    from costprism.engine.allocation import (
+        allocated_rows,
+        key_columns,
+        keyed_allocation,
+        materialized,
+    )
 
     costs = view.costs
-    with allocation(costs, parse_rules(ALLOCATION_RULES)) as narrow:
-        joined = narrow.join(costs.select("x_RowId", "EffectiveCost", "ChargeCategory"), "x_RowId")
-        amount = (joined["EffectiveCost"] * joined["x_Share"]).round(12).cast("decimal(38, 12)")
-        grouped = joined.mutate(amount=amount).group_by(["x_team", "BillingCurrency", "x_Shared"])
-        rows = grouped.aggregate(total=lambda t: t.amount.sum()).to_pyarrow().to_pylist()
+    rules = parse_rules(ALLOCATION_RULES)
+    with keyed_allocation(costs, rules) as mapped, materialized(mapped) as stored:
+        joined = allocated_rows(costs, stored, key_columns(rules), rules.dimensions)
+        grouped = joined.group_by(["x_team", "BillingCurrency", "x_Shared"])
+        rows = grouped.aggregate(total=lambda t: t.EffectiveCost.sum()).to_pyarrow().to_pylist()
     return {
         (r["x_team"], r["BillingCurrency"], r["x_Shared"]): Decimal(str(r["total"])).quantize(CENT)
         for r in rows
