@@ -59,6 +59,7 @@ demo: install
 	$(BIN)/costprism rules apply $(DEMO_DATA)/rules.yaml --home $(DEMO_HOME)
 	$(BIN)/costprism tags policy apply $(DEMO_DATA)/tag-policy.yaml --home $(DEMO_HOME)
 	$(BIN)/costprism chargeback gl-mapping apply $(DEMO_DATA)/gl-mapping.csv --home $(DEMO_HOME)
+	$(BIN)/costprism budgets apply $(DEMO_DATA)/budgets.yaml --home $(DEMO_HOME)
 	$(BIN)/costprism cost --by ProviderName --granularity total --home $(DEMO_HOME)
 	@echo "ledger ready in $(DEMO_HOME); try: $(BIN)/costprism cost --by ServiceName --top 10 --home $(DEMO_HOME)"
 	$(BIN)/costprism demo users --home $(DEMO_HOME)

@@ -30,8 +30,8 @@ MonthOption = Annotated[
     str | None,
     typer.Option(
         "--month",
-        help="A month (YYYY-MM) of the period to show; default: the period holding the "
-        "ledger's last complete day.",
+        help="A month (YYYY-MM) of the period to show; default: the period in progress "
+        "(holding the day after the ledger's last complete day).",
         show_default=False,
     ),
 ]
@@ -174,10 +174,11 @@ def delete_command(
 def _current_month(home: Path | None) -> date:
     from datetime import UTC, datetime
 
-    from costprism.capabilities.budgets import ledger_through
+    from costprism.capabilities.budgets import day_in_progress
     from costprism.engine.backends import open_ledger
     from costprism.ledger import Ledger
 
     ledger = Ledger.at_home(resolve_home(home))
-    through = ledger_through(open_ledger(ledger)) if ledger.costs.exists() else None
-    return through or datetime.now(UTC).date()
+    if not ledger.costs.exists():
+        return datetime.now(UTC).date()
+    return day_in_progress(open_ledger(ledger))

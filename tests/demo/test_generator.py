@@ -469,6 +469,7 @@ def test_the_manifest_lists_files_and_their_rows(
         "allocation_rules": "rules.yaml",
         "tag_policy": "tag-policy.yaml",
         "gl_mapping": "gl-mapping.csv",
+        "budgets": "budgets.yaml",
     }
     counted = dict(rows(focus_sql, "SELECT filename, count(*) FROM focus GROUP BY 1"))
     listed = {str(demo.out / f["path"]): f["rows"] for f in manifest["files"]}

@@ -9,7 +9,6 @@ outside it answers 404, as if it did not exist.
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
@@ -36,7 +35,7 @@ from costprism.capabilities.budget_store import (
     release_holdback,
     save_budget,
 )
-from costprism.capabilities.budgets import budget_detail, budget_statuses, ledger_through
+from costprism.capabilities.budgets import budget_detail, budget_statuses, day_in_progress
 from costprism.roles import Principal
 from costprism.server.auth import ServicesDep, allowed, client_address
 from costprism.server.services import Services
@@ -47,8 +46,8 @@ Manager = Annotated[Principal, Depends(allowed("manage-budgets"))]
 Name = Annotated[str, Path(description="the budget's name", max_length=100)]
 Month = Annotated[
     str | None,
-    Query(description="a month (YYYY-MM) of the period; default: the period holding the "
-          "last complete day", examples=["2026-05"]),
+    Query(description="a month (YYYY-MM) of the period; default: the period in progress",
+          examples=["2026-05"]),
 ]  # fmt: skip
 
 
@@ -154,9 +153,9 @@ def post_release(
         day = (
             parse_month(body.month, "month")
             if body.month
-            else ledger_through(view, principal.scope)
+            else day_in_progress(view, principal.scope)
         )
-    period = period_containing(budget.spec.period, day or _today(), fiscal_year_start())
+    period = period_containing(budget.spec.period, day, fiscal_year_start())
     stored = release_holdback(
         services.db, name, period, actor=principal.username,
         amount=release_amount(body.amount, "amount"), scope=principal.scope,
@@ -168,7 +167,3 @@ def post_release(
 def _dimensions(services: Services) -> tuple[str, ...]:
     with services.view() as view:
         return view.dimensions
-
-
-def _today() -> date:
-    return datetime.now(UTC).date()

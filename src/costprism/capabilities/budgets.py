@@ -15,10 +15,11 @@ For one budget and one period (:mod:`costprism.budgets.periods`):
   complete day of the ledger in the caller's scope), against the **budget rate**,
   ``available / days in the period``; their ratio above 1 means spending faster than
   the budget allows. ``run_rate_total`` is the actual per day times the period's days;
-* **forecast** to the period's end: the actual so far (days up to ``through``) plus the
-  forecast of each later day of the period from :func:`costprism.capabilities.forecast.
-  forecast` (MSTL, daily, by ``ChargePeriodStart`` day, same scope and basis); a finished
-  period's forecast is its actual; None when nothing can be forecast;
+* **forecast** to the period's end: the actual of the days up to the forecast's last
+  complete day plus the forecast of each later day of the period from
+  :func:`costprism.capabilities.forecast.forecast` (MSTL, daily, by ``ChargePeriodStart``
+  day, same scope and basis); a finished period's forecast is its actual; None when
+  nothing can be forecast;
 * **thresholds**: an actual threshold ``t`` is crossed when ``actual >= t% x available``,
   a forecast one when ``forecast >= t% x available``;
 * **status**: ``over`` (actual above available), ``at-risk`` (a forecast threshold
@@ -44,9 +45,12 @@ from costprism.errors import UserError
 STATUSES = ("ok", "warning", "at-risk", "over")
 HISTORY = 12  # periods of history on a budget's detail
 _DAY = timedelta(days=1)
-Forecaster = Callable[[LedgerView, StoredBudget, Period, Sequence[Filter], date], "Decimal | None"]
-"""The forecast of a budget's cost on each day after ``through`` to the period's end,
-summed (``(view, budget, period, scope, through)``); None when it can't be forecast."""
+Forecaster = Callable[
+    [LedgerView, StoredBudget, Period, Sequence[Filter], date], "tuple[date, Decimal] | None"
+]
+"""``(view, budget, period, scope, through)`` → ``(last, remaining)``: the forecast of the
+budget's cost on each day after ``last`` (the last day the forecast takes as actual, at
+most ``through``) to the period's end, summed; None when it can't be forecast."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -225,10 +229,12 @@ def budget_statuses(
     through: date | None = None,
     forecaster: Forecaster | None = None,
 ) -> tuple[BudgetStatus, ...]:
-    """Each budget in the period holding ``month`` (default: holding ``through``, the last
-    complete day in ``scope``; the current month when the scope has no charges)."""
+    """Each budget in the period holding ``month``; by default the period **in progress**:
+    the one holding the day after ``through`` (the last complete day in ``scope``), so
+    that a ledger complete to a period's last day shows the next period, its actual so far
+    and its forecast; the current month when the scope has no charges."""
     last = through if through is not None else ledger_through(view, scope)
-    chosen = month or (last or datetime.now(UTC).date())
+    chosen = month or (last + _DAY if last else datetime.now(UTC).date())
     fiscal = fiscal_year_start()
     return tuple(
         budget_status(
@@ -259,9 +265,10 @@ def budget_status(
     if through is not None and through >= period.end - _DAY:
         forecast = actual
     elif through is not None:
-        remaining = (forecaster or forecast_remaining)(view, budget, period, scope, through)
-        if remaining is not None:
-            forecast = sum((v for d, v in daily if d <= through), Decimal(0)) + remaining
+        found = (forecaster or forecast_remaining)(view, budget, period, scope, through)
+        if found is not None:
+            last, remaining = found
+            forecast = sum((v for d, v in daily if d <= last), Decimal(0)) + remaining
     return BudgetStatus(
         budget=budget, period=period, through=through, actual=actual, forecast=forecast,
         daily=daily,
@@ -309,33 +316,41 @@ def ledger_through(view: LedgerView, scope: Sequence[Filter] = ()) -> date | Non
     return last_complete_day(view, scope)
 
 
+def day_in_progress(view: LedgerView, scope: Sequence[Filter] = ()) -> date:
+    """The day after the last complete day in ``scope`` (today when it has no charges):
+    the default periods are the ones holding it."""
+    last = ledger_through(view, scope)
+    return last + _DAY if last else datetime.now(UTC).date()
+
+
 def forecast_remaining(
     view: LedgerView,
     budget: StoredBudget,
     period: Period,
     scope: Sequence[Filter],
     through: date,
-) -> Decimal | None:
-    """The point forecast of the budget's daily cost from ``through`` + 1 day to the
-    period's last day, summed (None when the scope has nothing to forecast from)."""
+) -> tuple[date, Decimal] | None:
+    """The point forecast of the budget's daily cost from the forecast's first day (the day
+    after the ledger's last complete day in ``scope``) to the period's last day, summed,
+    with the day before that first day; None when the scope has nothing to forecast from."""
     from costprism.capabilities.forecast import forecast
 
-    first = max(through + _DAY, period.start)
     horizon = (period.end - through).days - 1
     if horizon <= 0:
-        return Decimal(0)
+        return through, Decimal(0)
     try:
         found = forecast(
             view, horizon=horizon, filters=_filters(budget), scope=scope, basis=budget.spec.basis
         )
     except UserError:
         return None
+    first = max(found.start, period.start)
     total = 0.0
     for series in found.series:
         for day, value in zip(series.days, series.point, strict=True):
             if first <= day < period.end:
                 total += float(value)
-    return Decimal(str(round(total, 6)))
+    return found.last_complete_day, Decimal(str(round(total, 6)))
 
 
 def _query(budget: StoredBudget, months: Sequence[date], granularity: str) -> CostQuery:

@@ -31,6 +31,7 @@ from costprism.demo.allocation import (
     write_demo_rules,
 )
 from costprism.demo.anomalies import PlannedAnomaly, plan_anomalies
+from costprism.demo.budgets import BUDGETS_FILE, write_demo_budgets
 from costprism.demo.catalog import Catalog, build_catalog
 from costprism.demo.company import NORTHWIND, AnomalyKind, summary
 from costprism.demo.focus_file import EXTENSIONS, Block, FileFormat, days_for, focus_file
@@ -224,10 +225,13 @@ def _write_side_files(
     entries: list[dict[str, Any]],
     anomalies: tuple[InjectedAnomaly, ...],
 ) -> None:
-    """anomalies.json, company.json, and manifest.json, which names the other two."""
+    """anomalies.json, company.json, the side inputs (rules, tag policy, GL mapping,
+    budgets) and manifest.json, which names them."""
     _write_json(out / "anomalies.json", [a.to_json() for a in anomalies])
     _write_json(out / "company.json", summary(NORTHWIND))
     write_demo_rules(out)
+    last = timeline.months[-1].label
+    write_demo_budgets(out, [out / str(e["path"]) for e in entries if e["billing_period"] == last])
     manifest = {
         "generator": "costprism-demo",
         "version": 1,
@@ -245,6 +249,7 @@ def _write_side_files(
             "allocation_rules": RULES_FILE,
             "tag_policy": TAG_POLICY_FILE,
             "gl_mapping": GL_MAPPING_FILE,
+            "budgets": BUDGETS_FILE,
         },
     }
     _write_json(out / "manifest.json", manifest)

@@ -13,7 +13,7 @@ each a CSRF-protected form. A budget outside the caller's scope answers 404.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Annotated, Any
 from urllib.parse import quote
 
@@ -31,7 +31,7 @@ from costprism.capabilities.budget_store import (
     release_holdback,
     save_budget,
 )
-from costprism.capabilities.budgets import budget_detail, budget_statuses, ledger_through
+from costprism.capabilities.budgets import budget_detail, budget_statuses, day_in_progress
 from costprism.errors import UserError
 from costprism.roles import Principal
 from costprism.server.auth import ServicesDep, allowed, client_address
@@ -224,7 +224,7 @@ def _period_of(services: Services, principal: Principal, budget: StoredBudget, m
         day = parse_month(month, "month")
     else:
         with services.view() as view:
-            day = ledger_through(view, principal.scope) or datetime.now(UTC).date()
+            day = day_in_progress(view, principal.scope)
     return containing(budget.spec.period, day, fiscal_year_start())
 
 
