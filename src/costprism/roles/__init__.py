@@ -53,7 +53,10 @@ ACTIONS: dict[str, Action] = {
         Action(name="manage-users", description="add, change and disable users and scopes"),
         Action(name="view-users", description="see users, their roles and scopes"),
         Action(name="view-audit", description="read the audit log"),
-        Action(name="manage-budgets", description="create and change budgets"),
+        Action(
+            name="manage-budgets",
+            description="create and change budgets (within one's scope) and release their holdback",
+        ),
         Action(name="manage-rules", description="change allocation rules and tag policies"),
         Action(
             name="save-forecasts",
