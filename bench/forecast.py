@@ -8,7 +8,8 @@ service's daily ``EffectiveCost`` series (per currency):
   model (what ``costprism forecast`` uses) and the seasonal-naive baseline; MASE of each
   (mean absolute error over the 90 days / in-sample mean absolute error of the lag-7
   naive forecast); the share of series where the model's MASE is below the baseline's
-  (target ≥ 80%);
+  (target ≥ 80%). Series with under 28 days of history before the cut, and series both
+  forecast exactly (all zeros), are left out;
 * month-end total: forecast the last full month from the days before it; the error of
   the month's total |forecast − actual| / actual for the company (per currency; target
   < 5%) and for each series, and how often the actual total falls inside the month's 80%
@@ -112,8 +113,8 @@ def _score(
     fitted = forecast_series([train], BACKTEST_DAYS)[0]
     history = train.values[nonzero[0] :]
     model, baseline = mase(fitted.point, test, history), mase(fitted.baseline, test, history)
-    if np.isnan(model):
-        return []
+    if np.isnan(model) or model == baseline == 0:
+        return []  # no scale, or nothing to forecast (both exactly right: zeros)
     before = truncate(one, month_start - timedelta(days=1))
     month = forecast_series([before], (month_last - month_start).days + 1)[0]
     total = period_totals(month, "month")[0]

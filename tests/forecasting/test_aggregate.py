@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from costprism.forecasting import Series, SeriesForecast, period_end, period_start, period_totals
-from costprism.forecasting.aggregate import sum_sigma
+from costprism.forecasting.aggregate import MIN_CORRELATION, sum_sigma
 from costprism.forecasting.models import Z
 
 
@@ -40,21 +40,34 @@ def test_calendar_periods(day: date, granularity: str, start: date, end: date) -
     assert period_end(start, granularity) == end
 
 
-def test_independent_noise_adds_in_quadrature() -> None:
-    """Equal errors at every horizon have no persistent part: the days are independent."""
-    assert sum_sigma(np.full(30, 2.0)) == pytest.approx(2.0 * math.sqrt(30))
+def covariance(sigma: np.ndarray) -> np.ndarray:
+    """The covariance of the forecast days' errors as the module defines it, by brute force."""
+    n, first = len(sigma), sigma[0] ** 2
+    return np.array(
+        [
+            [
+                sigma[h] ** 2 if h == k
+                else max(sigma[min(h, k)] ** 2 - first, MIN_CORRELATION * sigma[h] * sigma[k])
+                for k in range(n)
+            ]
+            for h in range(n)
+        ]
+    )  # fmt: skip
+
+
+def test_equal_daily_errors_are_noise_with_the_least_correlation() -> None:
+    """Equal errors at every horizon have no persistent part: only the floor correlates."""
+    n, s = 30, 2.0
+    expected = math.sqrt(n * s**2 + n * (n - 1) * MIN_CORRELATION * s**2)
+    assert sum_sigma(np.full(n, s)) == pytest.approx(expected)
+    assert sum_sigma(np.full(n, s)) == pytest.approx(math.sqrt(covariance(np.full(n, s)).sum()))
 
 
 def test_a_random_walk_sums_like_one() -> None:
-    """σ_h² = h σ² (a random walk): Var(Σ_{h≤n} e_h) = Σ_h Σ_k min(h,k) σ² minus the shared
-    one-step part, computed here by brute force from the covariance the module defines."""
+    """σ_h² = h σ² (a random walk): the persistent part dominates the floor."""
     n, s = 20, 1.5
     sigma = s * np.sqrt(np.arange(1, n + 1))
-    covariance = np.array(
-        [[sigma[h] ** 2 if h == k else sigma[min(h, k)] ** 2 - s**2 for k in range(n)]
-         for h in range(n)]
-    )  # fmt: skip
-    assert sum_sigma(sigma) == pytest.approx(math.sqrt(covariance.sum()))
+    assert sum_sigma(sigma) == pytest.approx(math.sqrt(covariance(sigma).sum()))
     assert sigma.sum() > sum_sigma(sigma) > math.sqrt((sigma**2).sum())
 
 
@@ -82,10 +95,10 @@ def test_month_totals_sum_points_and_add_the_actual_so_far() -> None:
 
 
 def sum_sigma_part(days: np.ndarray, first: float) -> float:
-    variance = days**2
-    persistent = np.maximum(variance - first**2, 0)
-    total = variance.sum() + 2 * sum(persistent[i] * (len(days) - 1 - i) for i in range(len(days)))
-    return math.sqrt(total)
+    """The standard error of the sum of ``days`` (later days of a forecast starting with the
+    one-step error ``first``), by brute force."""
+    full = covariance(np.r_[first, days])
+    return math.sqrt(full[1:, 1:].sum())
 
 
 def test_lower_bounds_stop_at_zero_for_cost() -> None:
