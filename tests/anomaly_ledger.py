@@ -89,8 +89,9 @@ def shop_charges(*, unfinished_spike: bool = False) -> list[Usage]:
             rows.append(Usage(day=day, account="111", service="Support", region=None,
                               resource=None, sku="SUP", amount=500.0))  # fmt: skip
         if day >= NEW_REGION:
-            rows.append(Usage(day=day, account="222", service="Storage Service",
-                              region="eu-west-1", resource="b2", sku="B1", amount=60.0))  # fmt: skip
+            b2 = Usage(day=day, account="222", service="Storage Service", region="eu-west-1",
+                       resource="b2", sku="B1", amount=60.0)  # fmt: skip
+            rows.append(b2)
         if GPU[0] <= day <= GPU[1]:
             rows.append(Usage(day=day, account="222", service="Compute Service",
                               region="us-west-2", resource="g1", sku="G1", amount=800.0,
