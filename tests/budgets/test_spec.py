@@ -177,6 +177,8 @@ def test_the_form_fields_make_the_same_budget() -> None:
         ("scope", "team", "scope: filter 'team' is not understood"),
         ("holdback", "-1", "holdback: holdback '-1'"),
         ("actual_thresholds", "80, x", "thresholds: threshold 'x'"),
+        ("owners", "pat, \x00", "owners: owner '\\x00'"),
+        ("scope", "team=a\x00", "scope: scope condition 'team=a\\x00' has a control character"),
     ],
 )
 def test_form_errors_name_the_field(field: str, value: str, words: str) -> None:

@@ -48,13 +48,14 @@ Basis = Literal["effective", "billed"]
 BASES: dict[Basis, str] = {"effective": "EffectiveCost", "billed": "BilledCost"}
 DEFAULT_ACTUAL = (Decimal(80), Decimal(100))
 DEFAULT_FORECAST = (Decimal(100),)
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
+NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 _CURRENCY = re.compile(r"^[A-Z]{3}$")
 _DIMENSION = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 _FOCUS = frozenset(LEDGER_SCHEMA.names)
 _FIELDS = ("name", "scope", "period", "amount", "currency", "basis", "thresholds", "owners",
            "holdback")  # fmt: skip
 _MAX_AMOUNT = Decimal("1e15")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 class FieldError(ValueError):
@@ -160,7 +161,7 @@ def budget_from_fields(fields: Mapping[str, str]) -> BudgetSpec:
             basis=check_basis(fields.get("basis", "") or "effective"),
             actual_thresholds=check_thresholds(_split(fields.get("actual_thresholds", ""))),
             forecast_thresholds=check_thresholds(_split(fields.get("forecast_thresholds", ""))),
-            owners=tuple(_split(fields.get("owners", ""))),
+            owners=check_owners(_split(fields.get("owners", ""))),
             holdback=check_holdback(
                 fields.get("holdback", "") or "0", fields.get("amount", "") or "0"
             ),
@@ -173,7 +174,7 @@ def budget_from_fields(fields: Mapping[str, str]) -> BudgetSpec:
 
 
 def check_name(text: str) -> str:
-    if not _NAME.match(text.strip()):
+    if not NAME.match(text.strip()):
         raise FieldError(
             f"name {text!r} must be letters, digits, '.', '_' or '-' (starting with a letter "
             "or digit, at most 100 characters)",
@@ -185,11 +186,27 @@ def check_name(text: str) -> str:
 def check_scope(texts: Sequence[str]) -> tuple[Filter, ...]:
     found = []
     for text in texts:
+        if _CONTROL.search(text) or len(text) > 1000:
+            raise FieldError(
+                f"scope condition {text[:60]!r} has a control character or is over 1000 characters",
+                "scope",
+            )
         try:
             found.append(parse_filter(text))
         except QueryError as error:
             raise FieldError(error.message, "scope") from None
     return tuple(found)
+
+
+def check_owners(texts: Sequence[str]) -> tuple[str, ...]:
+    for text in texts:
+        if _CONTROL.search(text) or not 0 < len(text.strip()) <= 200:
+            raise FieldError(
+                f"owner {text[:60]!r} must be a user name or e-mail address (1-200 printable "
+                "characters)",
+                "owners",
+            )
+    return tuple(t.strip() for t in texts)
 
 
 def check_period(text: str) -> PeriodKind:
@@ -319,7 +336,7 @@ class _BudgetParser(_Parser):
             basis=self.checked(entry["basis"], check_basis, what) if "basis" in entry else (
                 "effective"),
             **self.thresholds(entry.get("thresholds"), what),
-            owners=self.scalars(entry["owners"], "an owner") if "owners" in entry else (),
+            owners=self.owners(entry.get("owners"), what),
             holdback=self.holdback(entry, what),
             line=node.start_mark.line + 1,
             scope_at=_mark(scope_node or node),
@@ -350,6 +367,13 @@ class _BudgetParser(_Parser):
                 )
             found.append(condition)
         return tuple(found)
+
+    def owners(self, node: yaml.Node | None, what: str) -> tuple[str, ...]:
+        if node is None:
+            return ()
+        for item in list(node.value) if isinstance(node, yaml.SequenceNode) else [node]:
+            self.checked(item, lambda t: check_owners([t]), what)
+        return check_owners(self.scalars(node, "an owner"))
 
     def thresholds(self, node: yaml.Node | None, what: str) -> dict[str, tuple[Decimal, ...]]:
         if node is None:

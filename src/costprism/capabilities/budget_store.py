@@ -27,7 +27,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from costprism.budgets.periods import Period
-from costprism.budgets.spec import BudgetFile, BudgetSpec, check_basis, check_period
+from costprism.budgets.spec import NAME, BudgetFile, BudgetSpec, check_basis, check_period
 from costprism.capabilities.access import scope_filters
 from costprism.db import Database, record_event, utcnow
 from costprism.db.models import Budget
@@ -325,6 +325,10 @@ def _check_sees(spec: BudgetSpec, scope: Sequence[Filter]) -> None:
 
 
 def _row(session: Session, name: str, *, required: bool = False) -> Budget | None:
+    if not NAME.match(name):  # no such name can be stored (nor sent to every database)
+        if required:
+            raise _unknown(name)
+        return None
     row = session.scalars(select(Budget).where(Budget.name == name)).one_or_none()
     if row is None and required:
         raise _unknown(name)
