@@ -6,11 +6,16 @@ from __future__ import annotations
 
 import json
 import re
+from typing import TYPE_CHECKING
 
 import pytest
 
 from costprism.capabilities.access import audit_log
-from tests.budgets_site import BudgetSite, budgets_site, csrf
+from tests.budgets_site import PASSWORD, BudgetSite, budgets_site, csrf
+from tests.web.conftest import serving
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Page
 
 
 @pytest.fixture(scope="module")
@@ -126,3 +131,30 @@ def test_the_home_pages_show_the_budgets_of_their_scope(site: BudgetSite) -> Non
     page = site.signed_in("bg-engineer").get("/home")
     assert 'data-budget="payments-monthly"' in page.text
     assert 'data-budget="platform-monthly"' not in page.text
+
+
+@pytest.mark.browser
+def test_in_chromium_the_list_links_to_a_drawn_chart_and_the_release_form_works(
+    site: BudgetSite, page: Page
+) -> None:
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.set_default_timeout(60_000)
+    with serving(site.app) as base:
+        page.goto(f"{base}/login")
+        page.fill("input[name=username]", "bg-finance")
+        page.fill("input[name=password]", PASSWORD)
+        page.click("form[action='/login'] button[type=submit]")
+        page.wait_for_url(f"{base}/home")
+        page.wait_for_selector("[data-panel='budgets'] [data-budget='payments-monthly']")
+        page.click("nav a[href='/budgets']")
+        assert page.locator("tr[data-budget] .budget-bar").count() >= 3
+        page.click("a[href^='/budgets/payments-monthly']")
+        page.wait_for_selector(".chart.js-plotly-plot svg.main-svg")
+        assert page.locator(".chart.js-plotly-plot").count() == 2
+        page.goto(f"{base}/budgets/payments-monthly?month=2026-05")
+        page.fill("#release-form input[name=amount]", "10")
+        page.click("#release-form button[type=submit]")
+        page.wait_for_selector("p.notice")
+        assert "Holdback released." in page.inner_text("p.notice")
+    assert errors == []
