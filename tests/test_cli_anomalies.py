@@ -38,7 +38,7 @@ def test_list_prints_the_json_objects(home: Path) -> None:
     assert {"dimension", "value", "share"} <= set(spike["drivers"][0])
     table = ok(run_cli("anomalies", "list", "--kind", "security", home=home))
     assert "new_region" in table
-    assert "Compute Service" not in table.split("new_region")[0].splitlines()[-1]
+    assert "SubAccountId=222, RegionId=eu-west-1" in table
 
 
 def test_detect_again_adds_nothing(home: Path) -> None:
@@ -52,17 +52,15 @@ def test_triage_commands_keep_history(home: Path) -> None:
                  if r["start"] == SPIKE[0].isoformat())  # fmt: skip
     anomaly = str(spike["id"])
     ok(run_cli("anomalies", "ack", anomaly, "--comment", "looking", home=home))
-    ok(run_cli("anomalies", "comment", anomaly, "retry storm after deploy", home=home))
     ok(run_cli("anomalies", "assign", anomaly, "ada", home=home))
     shown = json.loads(ok(run_cli("anomalies", "resolve", anomaly, "--format", "json", home=home)))
     assert (shown["state"], shown["owner"]) == ("resolved", "ada")
-    history = [(h["kind"], h["from"], h["to"]) for h in shown["history"]]
+    history = [(h["kind"], h["from"], h["to"], h["text"]) for h in shown["history"]]
     assert history == [
-        ("detected", None, "open"),
-        ("state", "open", "acknowledged"),
-        ("comment", None, None),
-        ("owner", None, None),
-        ("state", "acknowledged", "resolved"),
+        ("detected", None, "open", "detected"),
+        ("state", "open", "acknowledged", "looking"),
+        ("owner", None, None, "owner - → ada"),
+        ("state", "acknowledged", "resolved", ""),
     ]
     assert shown["history"][1]["actor"].startswith("cli:")
     refused = run_cli("anomalies", "ack", anomaly, home=home)
@@ -79,8 +77,6 @@ def test_show_and_scope_and_kpis(home: Path) -> None:
     refused = run_cli("anomalies", "show", str(hidden["id"]), "--scope", "tag:team=data", home=home)
     assert refused.returncode == 1
     assert "does not exist" in refused.stderr
-    shown = ok(run_cli("anomalies", "show", str(hidden["id"]), home=home))
-    assert "drivers" in shown
     kpis = json.loads(ok(run_cli("anomalies", "kpis", "--format", "json", home=home)))
     assert kpis["anomalies"] == 7
     assert kpis["anomaly_cost_percent"]["USD"] > 0

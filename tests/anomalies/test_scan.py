@@ -54,6 +54,7 @@ def test_a_spike_in_the_unfinished_days_waits(tmp_path: Path) -> None:
 
 
 def test_the_scan_obeys_the_callers_scope(shop_view: LedgerView) -> None:
-    found = scan(shop_view, BY, DetectionSettings(), scope=parse_filters(["tag:team=data"]))
+    data = parse_filters(["tag:team=data"])
+    found = scan(shop_view, BY, DetectionSettings(), scope=data, explain=False)
     assert {d.finding.scope["SubAccountId"] for d in found} == {"222"}
     assert pytest.approx(2_400.0, rel=0.01) in [d.finding.impact for d in found]

@@ -18,8 +18,10 @@ from costprism.capabilities.anomalies import (
     list_anomalies,
     owners_for,
     triage_anomaly,
+    visible,
 )
 from costprism.db import Database
+from costprism.db.models import Anomaly
 from costprism.engine.backends import LedgerView, open_ledger
 from costprism.engine.filters import parse_filters
 from costprism.errors import InputError, NotFound
@@ -128,3 +130,14 @@ def test_bad_settings_are_refused(view: LedgerView, db: Database) -> None:
         detect_anomalies(view, db, settings=DetectionSettings(sensitivity=0))
     with pytest.raises(InputError, match="at least one --by"):
         detect_anomalies(view, db, by=())
+
+
+def test_a_scope_without_a_value_is_checked_as_null(view: LedgerView) -> None:
+    """Account 111's Support charge has no region: its anomaly scope says RegionId ""."""
+    support = Anomaly(
+        id=1, scope={"SubAccountId": "111", "RegionId": ""}, start=date(2026, 3, 1),
+        end=date(2026, 3, 1), currency="USD",
+    )  # fmt: skip
+    assert visible(view, [support], parse_filters(["tag:team=payments"])) == {1}
+    assert visible(view, [support], parse_filters(["tag:team=data"])) == set()
+    assert visible(view, [support], parse_filters(["ServiceName=Compute Service"])) == set()

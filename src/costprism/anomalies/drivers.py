@@ -51,8 +51,11 @@ class Driver:
 
 
 def scope_filters(scope: Mapping[str, str]) -> tuple[Filter, ...]:
-    """The filter conditions that select an anomaly's scope."""
-    return tuple(Filter(column=k, op="=", values=(v,)) for k, v in scope.items())
+    """The filter conditions that select an anomaly's scope ("" stands for no value)."""
+    return tuple(
+        Filter(column=k, op="is null") if v == "" else Filter(column=k, op="=", values=(v,))
+        for k, v in scope.items()
+    )
 
 
 def drivers(

@@ -253,10 +253,15 @@ def _daily(
 ) -> dict[tuple[str, ...], float]:
     report = cost_report(view, query, scope)
     return {
-        (*(str(r[d]) for d in query.group_by), str(r["BillingCurrency"]), str(r["period"])):
+        (*(_text(r[d]) for d in query.group_by), str(r["BillingCurrency"]), str(r["period"])):
         float(r["EffectiveCost"] or 0)
         for r in report.rows
     }  # fmt: skip
+
+
+def _text(value: object) -> str:
+    """A group value as an anomaly's scope holds it ("" for none)."""
+    return "" if value is None else str(value)
 
 
 def _days_of(anomaly: Anomaly, dims: tuple[str, ...]) -> list[tuple[str, ...]]:
