@@ -60,6 +60,8 @@ demo: install
 	$(BIN)/costprism tags policy apply $(DEMO_DATA)/tag-policy.yaml --home $(DEMO_HOME)
 	$(BIN)/costprism chargeback gl-mapping apply $(DEMO_DATA)/gl-mapping.csv --home $(DEMO_HOME)
 	$(BIN)/costprism budgets apply $(DEMO_DATA)/budgets.yaml --home $(DEMO_HOME)
+	$(BIN)/costprism anomalies detect --by SubAccountId --by ServiceName --home $(DEMO_HOME)
+	$(BIN)/costprism anomalies list --state open --home $(DEMO_HOME)
 	$(BIN)/costprism cost --by ProviderName --granularity total --home $(DEMO_HOME)
 	@echo "ledger ready in $(DEMO_HOME); try: $(BIN)/costprism cost --by ServiceName --top 10 --home $(DEMO_HOME)"
 	$(BIN)/costprism demo users --home $(DEMO_HOME)
