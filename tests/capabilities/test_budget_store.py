@@ -7,7 +7,10 @@ from collections.abc import Iterator
 from datetime import date
 from decimal import Decimal
 
+import ibis
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from costprism.budgets.periods import period_containing
 from costprism.budgets.spec import parse_budgets
@@ -24,6 +27,7 @@ from costprism.capabilities.budget_store import (
 )
 from costprism.db import Database
 from costprism.engine.filters import parse_filters
+from costprism.engine.query import restrict
 from costprism.errors import AccessError, InputError, NotFound
 
 FILE = """\
@@ -176,3 +180,47 @@ def test_a_scoped_caller_sees_and_changes_only_budgets_inside_their_scope(db: Da
 )
 def test_covers(budget: list[str], caller: list[str], expected: bool) -> None:
     assert covers(parse_filters(budget), parse_filters(caller)) is expected
+
+
+# --- covers() is sound: what it lets a caller see lies inside the caller's scope ---------
+
+_VALUES = ("a", "b", "c")
+_ROWS = ibis.memtable(
+    {
+        "team": [t for t in (*_VALUES, None) for _ in range(4)],
+        "env": [e for _ in range(4) for e in (*_VALUES, None)],
+        "x_RowId": list(range(16)),
+    },
+    schema={"team": "string", "env": "string", "x_RowId": "int64"},
+)
+
+
+@st.composite
+def _conditions(draw: st.DrawFn) -> str:
+    column = draw(st.sampled_from(("team", "env")))
+    values = draw(st.lists(st.sampled_from(_VALUES), min_size=1, max_size=2, unique=True))
+    form = draw(st.sampled_from(("=", "!=", "in", "not in", "like", "is null", "is not null")))
+    if form in ("=", "!="):
+        return f"{column}{form}{values[0]}"
+    if form in ("in", "not in"):
+        return f"{column} {form} ({', '.join(values)})"
+    if form == "like":
+        return f"{column} like {values[0]}%"
+    return f"{column} {form}"
+
+
+def _rows(conditions: list[str]) -> set[int]:
+    chosen = restrict(_ROWS, parse_filters(conditions))
+    return set(chosen.x_RowId.to_pyarrow().to_pylist())
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    budget=st.lists(_conditions(), max_size=3),
+    caller=st.lists(_conditions(), min_size=1, max_size=2),
+)
+def test_covers_never_shows_a_budget_reaching_outside_the_scope(
+    budget: list[str], caller: list[str]
+) -> None:
+    if covers(parse_filters(budget), parse_filters(caller)):
+        assert _rows(budget) <= _rows(caller)
