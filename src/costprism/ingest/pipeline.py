@@ -396,7 +396,9 @@ class _Run:
             c.slice.billing_period_start.date() for c in changes if c.dataset == COSTS_DATASET
         ]
         try:
-            if progress and AllocationStore(ledger.root).latest() is not None:
+            if AllocationStore(ledger.root).latest() is None:
+                return None  # no rules applied yet (and no import of Ibis for nothing)
+            if progress:
                 progress("allocating", "the rules in force")
             from costprism.allocation.apply import reallocate  # ibis: imported when needed
 
