@@ -250,3 +250,24 @@ def test_the_home_page_budgets_panel(view: LedgerView, home: Path) -> None:
 def test_periods_are_whole_months_of_billing_periods() -> None:
     assert Period(start=date(2026, 5, 1), end=date(2026, 6, 1), kind="month").days == 31
     assert MAY.end - timedelta(days=1) == date(2026, 5, 31)
+
+
+def test_budgets_on_one_column_are_forecast_together_with_the_same_answer(
+    view: LedgerView,
+) -> None:
+    from costprism.capabilities.budgets import forecast_remaining
+
+    chosen = [
+        budget(name="pay", scope=("team=payments",), period="quarter"),
+        budget(name="data", scope=("team=data",), period="quarter"),
+        budget(name="sandbox-eur", scope=("team=sandbox",), currency="EUR", period="quarter"),
+        budget(name="compute", scope=("ServiceCategory=Compute",), period="quarter"),
+    ]
+    together = budget_statuses(view, chosen)
+    alone = budget_statuses(view, chosen, forecaster=forecast_remaining)
+    assert [s.budget.name for s in together] == [s.budget.name for s in alone]
+    for batched, single in zip(together, alone, strict=True):
+        assert batched.forecast is not None
+        assert single.forecast is not None
+        assert float(batched.forecast) == pytest.approx(float(single.forecast), rel=1e-9)
+        assert batched.forecast > batched.actual  # the quarter is in progress

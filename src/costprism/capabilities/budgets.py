@@ -36,6 +36,7 @@ from typing import Any
 
 from costprism.budgets.periods import Period, fiscal_year_start, period_containing, shifted
 from costprism.capabilities.budget_store import StoredBudget
+from costprism.capabilities.forecast import forecast, last_complete_day
 from costprism.capabilities.reporting import cost_report
 from costprism.engine.backends import LedgerView
 from costprism.engine.filters import Filter
@@ -236,13 +237,68 @@ def budget_statuses(
     last = through if through is not None else ledger_through(view, scope)
     chosen = month or (last + _DAY if last else datetime.now(UTC).date())
     fiscal = fiscal_year_start()
+    pairs = [(b, period_containing(b.spec.period, chosen, fiscal)) for b in budgets]
+    if forecaster is None and last is not None:
+        forecaster = _batched(view, pairs, scope, last)
     return tuple(
-        budget_status(
-            view, budget, period_containing(budget.spec.period, chosen, fiscal), scope,
-            through=last, forecaster=forecaster,
-        )
-        for budget in budgets
-    )  # fmt: skip
+        budget_status(view, budget, period, scope, through=last, forecaster=forecaster)
+        for budget, period in pairs
+    )
+
+
+def _batched(
+    view: LedgerView,
+    pairs: Sequence[tuple[StoredBudget, Period]],
+    scope: Sequence[Filter],
+    through: date,
+) -> Forecaster:
+    """:func:`forecast_remaining` for many budgets at once: budgets whose scope is one
+    ``COLUMN=VALUE`` (one per team, say) with the same column, currency, basis and period
+    end are forecast by one call grouped by that column (the same series, so the same
+    forecasts, read and fitted together); the others one by one."""
+    groups: dict[tuple[str, str, str, date], dict[str, str]] = {}
+    for budget, period in pairs:
+        spec = budget.spec
+        if len(spec.scope) == 1 and spec.scope[0].op == "=" and through < period.end - _DAY:
+            key = (spec.scope[0].column, spec.currency, spec.basis, period.end)
+            groups.setdefault(key, {})[spec.scope[0].values[0]] = spec.name
+    found: dict[str, tuple[date, Decimal]] = {}
+    starts = {b.spec.name: p.start for b, p in pairs}
+    for (column, currency, basis, end), names in groups.items():
+        if len(names) < 2:
+            continue
+        values = Filter(column=column, op="in", values=tuple(names))
+        billing = Filter(column="BillingCurrency", op="=", values=(currency,))
+        try:
+            result = forecast(
+                view, group_by=(column,), horizon=(end - through).days - 1,
+                filters=(values, billing), scope=scope, basis=basis,
+            )  # fmt: skip
+        except UserError:
+            continue
+        for name in names.values():
+            found[name] = (result.last_complete_day, Decimal(0))
+        for series in result.series:
+            chosen = names.get(str(series.key[0]))
+            if chosen is None:
+                continue
+            first = max(result.start, starts[chosen])
+            total = sum(float(v) for d, v in zip(series.days, series.point, strict=True)
+                        if first <= d < end)  # fmt: skip
+            found[chosen] = (result.last_complete_day, Decimal(str(round(total, 6))))
+
+    def forecaster(
+        view: LedgerView,
+        budget: StoredBudget,
+        period: Period,
+        scope: Sequence[Filter],
+        through: date,
+    ) -> tuple[date, Decimal] | None:
+        if budget.spec.name in found:
+            return found[budget.spec.name]
+        return forecast_remaining(view, budget, period, scope, through)
+
+    return forecaster
 
 
 def budget_status(
@@ -311,8 +367,6 @@ def budget_detail(
 def ledger_through(view: LedgerView, scope: Sequence[Filter] = ()) -> date | None:
     """The last complete day in ``scope`` (the forecast's, see
     :func:`costprism.capabilities.forecast.last_complete_day`)."""
-    from costprism.capabilities.forecast import last_complete_day
-
     return last_complete_day(view, scope)
 
 
@@ -333,8 +387,6 @@ def forecast_remaining(
     """The point forecast of the budget's daily cost from the forecast's first day (the day
     after the ledger's last complete day in ``scope``) to the period's last day, summed,
     with the day before that first day; None when the scope has nothing to forecast from."""
-    from costprism.capabilities.forecast import forecast
-
     horizon = (period.end - through).days - 1
     if horizon <= 0:
         return through, Decimal(0)
