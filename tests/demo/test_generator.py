@@ -402,7 +402,7 @@ def test_anomalies_stand_out_in_the_data(
         if anomaly["kind"] == "new_region":
             assert not before
             assert sum(window) == pytest.approx(anomaly["impact_estimate"], rel=0.01)
-        elif anomaly["kind"] == "slow_leak":  # grows day by day, to 4× on its last day
+        elif anomaly["kind"] == "slow_leak":  # grows day by day, to 3× on its last day
             median = before[len(before) // 2]
             assert window[0] < 1.5 * median < 2 * median < window[-1]
             halves = len(window) // 2

@@ -109,13 +109,19 @@ def _usage_rows_per_month(model: ProviderModel, rows_per_month: int) -> float:
 def _anchors(
     model: ProviderModel, planned: tuple[PlannedAnomaly, ...]
 ) -> tuple[IntArray, IntArray]:
-    """One resource per sub account, and two in the scope of each multiplying anomaly."""
+    """One resource per sub account, and two in the scope of the multiplying anomalies
+    (once per scope: two anomalies of one scope, at different times, share them, and the
+    other resources' draws stay as they were)."""
     subs, skus = list(range(len(model.subs))), [-1] * len(model.subs)
-    for p in planned:
-        if p.multiplies and p.plan.provider == model.info.key:
-            sku = next(i for i, s in enumerate(model.skus) if s.service.name == p.plan.service)
-            subs += [model.sub_index(p.plan.sub_account_id)] * 2
-            skus += [sku] * 2
+    scopes = dict.fromkeys(
+        (p.plan.sub_account_id, p.plan.service)
+        for p in planned
+        if p.multiplies and p.plan.provider == model.info.key
+    )
+    for sub_account_id, service in scopes:
+        sku = next(i for i, s in enumerate(model.skus) if s.service.name == service)
+        subs += [model.sub_index(sub_account_id)] * 2
+        skus += [sku] * 2
     return np.array(subs), np.array(skus)
 
 

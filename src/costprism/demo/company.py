@@ -582,12 +582,12 @@ ANOMALIES = (
     AnomalyPlan(kind="spike", provider="gcp", sub_account_id="nw-analytics-prod", service=BQ.name,
                 at=0.3, days=4, factor=4.0,
                 description="A dashboard refresh loop re-runs full-table BigQuery scans"),
-    AnomalyPlan(kind="slow_leak", provider="aws", sub_account_id="310482650121", service=CW.name,
-                at=0.46, days=35, factor=4.0,
-                description="Debug logging left on after an incident: log ingestion grows every day"),
-    AnomalyPlan(kind="one_day_spike", provider="aws", sub_account_id="310482650118", service=LAMBDA.name,
-                at=0.78, days=1, factor=40.0,
-                description="A backfill script invokes a Lambda function in a tight loop for a day"),
+    AnomalyPlan(kind="slow_leak", provider="aws", sub_account_id="310482650117", service=DDB.name,
+                at=0.65, days=35, factor=3.0,
+                description="A retry queue table nobody drains: its writes grow every day"),
+    AnomalyPlan(kind="one_day_spike", provider="gcp", sub_account_id="nw-analytics-prod", service=BQ.name,
+                at=0.78, days=1, factor=12.0,
+                description="An ad-hoc query scans every partition of the events table once"),
 )
 # fmt: on
 
