@@ -33,8 +33,8 @@ PERIODS = ("month", "quarter", "year")
 MIN_CORRELATION = 0.15
 """The least correlation assumed between two forecast days' errors. Chosen on the demo
 company's back-tests (seeds 1-3: with 0 the actual month total fell inside the 80% interval
-for 67% of series, inside the 95% one for 78%; with 0.15 for 85% and 89%) and checked on
-seeds 4-6 (87% and 90%; bench/forecast.py, bench/RESULTS.md)."""
+for 67% of series, inside the 95% one for 78%; with 0.15 for 80% and 88%) and checked on
+seeds 4-6 (82% and 88%; bench/forecast.py, bench/RESULTS.md)."""
 
 
 def period_start(day: date, granularity: str) -> date:

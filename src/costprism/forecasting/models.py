@@ -10,8 +10,9 @@ model (reported)    when
 ==================  ===================================================================
 ``MSTL``            the default: at least :data:`MIN_MSTL_DAYS` days since the series'
                     first non-zero day; statsforecast's MSTL with a weekly season
-                    (``season_length=7``) and an AutoETS trend (``ZZN``), intervals from
-                    the trend model (normal errors).
+                    (``season_length=7``) and an AutoETS trend with additive errors
+                    (``AZN``: no, additive or damped trend), intervals from the trend
+                    model (normal errors).
 ``SeasonalNaive``   the history is flat over its last four weeks (MSTL has nothing to
                     fit), or MSTL gave no finite answer; intervals from the spread of
                     week-on-week differences, widening with each week ahead.
@@ -275,7 +276,7 @@ def _mstl(
             "y": np.concatenate(histories),
         }
     )
-    model = MSTL(season_length=SEASON, trend_forecaster=AutoETS(model="ZZN"))
+    model = MSTL(season_length=SEASON, trend_forecaster=AutoETS(model="AZN"))
     workers = jobs if len(histories) >= PARALLEL_FROM else 1
     engine = StatsForecast(models=[model], freq="D", n_jobs=workers)
     answer = engine.forecast(df=frame, h=horizon, level=[95])
