@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING
 import pytest
 
 from costprism.capabilities.access import audit_log
+from costprism.capabilities.budget_store import list_budgets
+from costprism.engine.filters import parse_filters
 from tests.budgets_site import PASSWORD, BudgetSite, budgets_site, csrf
 from tests.web.conftest import serving
 
@@ -127,7 +129,10 @@ def test_the_home_pages_show_the_budgets_of_their_scope(site: BudgetSite) -> Non
     assert {b["name"] for b in panel["budgets"]} >= {"payments-monthly", "platform-monthly"}
     engineer = site.signed_in("bg-engineer").get("/home?format=json").json()
     (scoped,) = [p for p in engineer["home"]["panels"] if p["kind"] == "budgets"]
-    assert {b["name"] for b in scoped["budgets"]} == {"payments-monthly", "payments-storage"}
+    mine = {b.name for b in list_budgets(site.db, parse_filters(["team=payments"]))}
+    assert {b["name"] for b in scoped["budgets"]} == mine
+    assert "payments-monthly" in mine
+    assert "platform-monthly" not in mine
     page = site.signed_in("bg-engineer").get("/home")
     assert 'data-budget="payments-monthly"' in page.text
     assert 'data-budget="platform-monthly"' not in page.text
