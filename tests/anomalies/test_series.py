@@ -4,15 +4,17 @@ scope's first charge, 0 on later days without charges, the caller's scope applie
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
 from costprism.anomalies.series import read_series, series_from_frame
-from costprism.engine.backends import LedgerView
+from costprism.engine.backends import LedgerView, open_ledger
 from costprism.engine.filters import parse_filters
 from tests.anomaly_ledger import FIRST, LAST, NEW_REGION, shop_charges
+from tests.forecast_ledger import apply_team_rules, build_home, forecast_sources
 
 
 def test_series_hold_the_ledger_sums_per_scope_and_day(shop_view: LedgerView) -> None:
@@ -59,3 +61,13 @@ def test_missing_days_are_zero_after_the_first_charge() -> None:
     assert a.tolist() == [1.0, 0.0, 3.0]
     assert np.isnan(b[0])
     assert b[1:].tolist() == [2.0, 0.0]
+
+
+def test_an_allocation_dimension_can_be_watched(tmp_path: Path) -> None:
+    """The forecast tests' ledger, allocated by team (tests/forecast_ledger.py)."""
+    ledger = build_home(tmp_path, forecast_sources())
+    apply_team_rules(ledger)
+    series = read_series(open_ledger(ledger), ("team",))
+    assert {s["team"] for s in series.scopes} == {"payments", "data"}
+    assert {c for s, c in zip(series.scopes, series.currencies, strict=True)
+            if s["team"] == "data"} == {"USD", "EUR"}  # fmt: skip
