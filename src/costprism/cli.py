@@ -527,6 +527,7 @@ def _as_of(value: str | None) -> int | datetime | None:
 # imported and imports from here, hence last.
 from costprism import (  # noqa: E402, F401
     cli_access,
+    cli_alerts,
     cli_allocation,
     cli_anomalies,
     cli_budgets,

@@ -73,18 +73,33 @@ def serve_command(
     https: Annotated[
         bool, typer.Option("--https", help="Behind an HTTPS proxy: mark cookies Secure.")
     ] = False,
+    alerts_every: Annotated[
+        str | None,
+        typer.Option(
+            "--alerts-every",
+            help="Detect anomalies and run 'alerts run' this often in the background "
+            "(e.g. 15m, 1h; default: never).",
+            show_default=False,
+        ),
+    ] = None,
     home: HomeOption = None,
 ) -> None:
     """Serve the web pages and the REST API (/api/v1, OpenAPI at /openapi.json)."""
     import uvicorn
 
+    from costprism.alerts.schedule import parse_every
     from costprism.server import ServerConfig, create_app
 
     if not 0 < port < 65536:
         raise InputError(f"--port {port}: use 1 to 65535", code="input.bad_option")
-    config = ServerConfig.load(resolve_home(home), database_url=database_url, https=https)
+    every = parse_every(alerts_every) if alerts_every is not None else None
+    config = ServerConfig.load(
+        resolve_home(home), database_url=database_url, https=https, alerts_every=every
+    )
     application = create_app(config)
     _say(f"serving on {server_url(host, port)}")
+    if every is not None:
+        _say(f"alerts run every {every:g}s (alerts.yaml in the data folder)")
     if https:
         _say("cookies are marked Secure: reach this server through an HTTPS proxy")
     uvicorn.run(application, host=host, port=port, log_level="info")

@@ -25,6 +25,7 @@ from costprism.errors import UserError
 TABLES = {"users", "user_roles", "api_tokens", "web_sessions", "login_attempts", "audit_events"}
 TABLES |= {"anomalies", "anomaly_events", "anomaly_suppressions"}  # 0002_anomalies
 TABLES |= {"budgets"}  # 0003_budgets
+TABLES |= {"alert_channels", "alert_deliveries", "alert_digest_runs"}  # 0004_alerts
 
 
 @pytest.fixture
@@ -85,7 +86,7 @@ def test_upgrade_is_idempotent_and_keeps_data(database_url: str) -> None:
 
 
 def test_a_new_database_starts_empty_at_the_head_revision(db: Database) -> None:
-    assert stamped_revision(db) == head_revision() == "0003_budgets"
+    assert stamped_revision(db) == head_revision() == "0004_alerts"
     with db.session() as session:
         assert session.scalars(sa.select(User)).all() == []
 

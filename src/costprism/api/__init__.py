@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends
 
 from costprism.api import (
     access,
+    alerts,
     allocation,
     anomalies,
     budgets,
@@ -34,5 +35,7 @@ ERRORS: dict[int | str, dict[str, object]] = {
 }
 
 router = APIRouter(prefix="/api/v1", dependencies=[Depends(csrf_protect_session)], responses=ERRORS)
-for module in (costs, sources, access, allocation, chargeback, tags, budgets, forecasts, anomalies):
+for module in (
+    costs, sources, access, allocation, chargeback, tags, budgets, forecasts, anomalies, alerts,
+):  # fmt: skip
     router.include_router(module.router)

@@ -220,3 +220,54 @@ class Budget(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_by: Mapped[str | None] = mapped_column(String(150))
+
+
+class AlertChannel(Base):
+    """A configured alert destination as ``alerts.yaml`` last named it (synced by each
+    ``alerts run``; ``settings`` holds what the /alerts page may show, never a secret)."""
+
+    __tablename__ = "alert_channels"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    type: Mapped[str] = mapped_column(String(20))
+    settings: Mapped[dict[str, object]] = mapped_column(JSON)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class AlertDelivery(Base):
+    """One alert for one recipient on one channel. ``key`` (SHA-256 of alert identity,
+    recipient and channel) is unique, so an alert is sent at most once per recipient and
+    channel; a failed send keeps ``status`` ``failed`` and is tried again on the next run."""
+
+    __tablename__ = "alert_deliveries"
+    __table_args__ = (Index("ix_alert_deliveries_last_at", "last_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(64), unique=True)
+    alert: Mapped[str] = mapped_column(String(500))
+    kind: Mapped[str] = mapped_column(String(20))
+    recipient: Mapped[str] = mapped_column(String(300))
+    channel: Mapped[str] = mapped_column(String(100))
+    subject: Mapped[str] = mapped_column(String(500))
+    status: Mapped[str] = mapped_column(String(20))
+    attempts: Mapped[int] = mapped_column(default=0)
+    error: Mapped[str] = mapped_column(Text, default="")
+    first_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_at: Mapped[datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[datetime | None]
+
+
+class AlertDigestRun(Base):
+    """One digest built for a role and a period (``daily``: the day, ``weekly``: the ISO
+    week); the next digest of the role reports what changed since ``at``."""
+
+    __tablename__ = "alert_digest_runs"
+    __table_args__ = (UniqueConstraint("role", "cadence", "period"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    role: Mapped[str] = mapped_column(String(50))
+    cadence: Mapped[str] = mapped_column(String(10))
+    period: Mapped[str] = mapped_column(String(20))
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    recipients: Mapped[int] = mapped_column(default=0)

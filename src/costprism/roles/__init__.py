@@ -70,6 +70,10 @@ ACTIONS: dict[str, Action] = {
             name="triage-anomalies",
             description="acknowledge, resolve, mark expected or false positive, comment, assign",
         ),
+        Action(
+            name="view-alerts",
+            description="see alert deliveries (what was sent to whom) and the alert channels",
+        ),
     )
 }
 

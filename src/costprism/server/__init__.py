@@ -32,7 +32,15 @@ def create_app(config: ServerConfig) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        scheduler = None
+        if config.alerts_every:
+            from costprism.alerts.schedule import AlertScheduler, server_round
+
+            scheduler = AlertScheduler(config.alerts_every, server_round(app.state.services))
+            app.state.alerts_scheduler = scheduler.start()
         yield
+        if scheduler is not None:
+            scheduler.stop()
         app.state.services.close()
 
     app = FastAPI(

@@ -25,16 +25,23 @@ class ServerConfig:
     database_url: str
     secret_key: str
     https: bool = False  # cookies get the Secure flag
+    alerts_every: float | None = None  # seconds between scheduled alert runs (None: off)
 
     @classmethod
     def load(
-        cls, home: Path, *, database_url: str | None = None, https: bool = False
+        cls,
+        home: Path,
+        *,
+        database_url: str | None = None,
+        https: bool = False,
+        alerts_every: float | None = None,
     ) -> ServerConfig:
         return cls(
             home=home,
             database_url=database_url or os.environ.get(ENV_DATABASE_URL) or default_url(home),
             secret_key=_secret_key(home),
             https=https,
+            alerts_every=alerts_every,
         )
 
 

@@ -10,6 +10,7 @@ from costprism.server.auth import csrf_protect
 def routers() -> list[APIRouter]:
     from costprism.web.pages import (
         admin,
+        alerts,
         anomalies,
         budgets,
         chargeback,
@@ -25,7 +26,7 @@ def routers() -> list[APIRouter]:
 
     modules = [
         signin, home, explorer, sources, admin, tokens, rules, chargeback, tags, budgets, forecast,
-        anomalies,
+        anomalies, alerts,
     ]  # fmt: skip
     return [module.router for module in modules]
 

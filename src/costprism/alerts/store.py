@@ -1,0 +1,140 @@
+"""Alerts in the metadata database: the configured channels, the deliveries (what was sent
+to whom on which channel, with failures and attempts) and the digest runs."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from costprism.alerts.config import AlertsConfig
+from costprism.db import utcnow
+from costprism.db.models import AlertChannel, AlertDelivery, AlertDigestRun
+
+SENT, FAILED = "sent", "failed"
+
+
+def delivery_key(alert: str, recipient: str, channel: str, target: str) -> str:
+    """The identity of one alert for one recipient on one channel (and address)."""
+    text = "\n".join((alert, recipient, channel, target))
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def sync_channels(session: Session, config: AlertsConfig, now: datetime | None = None) -> None:
+    """Make the channels table what the configuration names (shown on /alerts)."""
+    now = now or utcnow()
+    wanted = {str(r["name"]): r for r in config.channel_records()}
+    stored = {c.name: c for c in session.scalars(select(AlertChannel)).all()}
+    for name, row in stored.items():
+        if name not in wanted:
+            session.delete(row)
+    for name, record in wanted.items():
+        settings = {k: v for k, v in record.items() if k not in ("name", "type")}
+        existing = stored.get(name)
+        if existing is None:
+            session.add(
+                AlertChannel(name=name, type=str(record["type"]), settings=settings, updated_at=now)
+            )
+        elif existing.settings != settings or existing.type != record["type"]:
+            existing.type, existing.settings = str(record["type"]), settings
+            existing.updated_at = now
+
+
+def find_delivery(session: Session, key: str) -> AlertDelivery | None:
+    return session.scalars(select(AlertDelivery).where(AlertDelivery.key == key)).one_or_none()
+
+
+def record_attempt(
+    session: Session,
+    key: str,
+    *,
+    alert: str,
+    kind: str,
+    recipient: str,
+    channel: str,
+    subject: str,
+    error: str | None,
+    now: datetime | None = None,
+) -> AlertDelivery:
+    """Add or update the delivery: ``sent`` when ``error`` is None, else ``failed``."""
+    now = now or utcnow()
+    row = find_delivery(session, key)
+    if row is None:
+        row = AlertDelivery(
+            key=key,
+            alert=alert[:500],
+            kind=kind,
+            recipient=recipient[:300],
+            channel=channel[:100],
+            subject=subject[:500],
+            status=FAILED,
+            attempts=0,
+            error="",
+            first_at=now,
+            last_at=now,
+        )
+        session.add(row)
+    row.attempts += 1
+    row.last_at = now
+    row.subject = subject[:500]
+    if error is None:
+        row.status, row.error, row.sent_at = SENT, "", now
+    else:
+        row.status, row.error = FAILED, error[:2000]
+    session.flush()
+    return row
+
+
+def last_digest(session: Session, role: str, cadence: str) -> AlertDigestRun | None:
+    return session.scalars(
+        select(AlertDigestRun)
+        .where(AlertDigestRun.role == role, AlertDigestRun.cadence == cadence)
+        .order_by(AlertDigestRun.at.desc())
+        .limit(1)
+    ).first()
+
+
+def record_digest(
+    session: Session, role: str, cadence: str, period: str, recipients: int, now: datetime
+) -> None:
+    found = session.scalars(
+        select(AlertDigestRun).where(
+            AlertDigestRun.role == role,
+            AlertDigestRun.cadence == cadence,
+            AlertDigestRun.period == period,
+        )
+    ).one_or_none()
+    if found is None:
+        session.add(
+            AlertDigestRun(role=role, cadence=cadence, period=period, at=now, recipients=recipients)
+        )
+    else:
+        found.recipients = max(found.recipients, recipients)
+
+
+def delivery_record(row: AlertDelivery) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "alert": row.alert,
+        "kind": row.kind,
+        "recipient": row.recipient,
+        "channel": row.channel,
+        "subject": row.subject,
+        "status": row.status,
+        "attempts": row.attempts,
+        "error": row.error or None,
+        "first_at": _iso(row.first_at),
+        "last_at": _iso(row.last_at),
+        "sent_at": _iso(row.sent_at),
+    }
+
+
+def channel_record(row: AlertChannel) -> dict[str, Any]:
+    return {"name": row.name, "type": row.type, **row.settings, "updated_at": _iso(row.updated_at)}
+
+
+def _iso(value: datetime | None) -> str | None:
+    return None if value is None else value.isoformat() + "Z"
