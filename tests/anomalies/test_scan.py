@@ -43,6 +43,9 @@ def test_fingerprints_are_stable_and_distinct(shop_view: LedgerView) -> None:
     assert [d.fingerprint for d in first] == [d.fingerprint for d in again]
     assert len({d.fingerprint for d in first}) == len(first)
     assert scope_key({"b": "2", "a": "1"}) == "a=1\nb=2"
+    long = scope_key({"ResourceId": "arn:" + "x" * 2_000})
+    assert long.startswith("sha256:")
+    assert long != scope_key({"ResourceId": "arn:" + "y" * 2_000})
 
 
 def test_a_spike_in_the_unfinished_days_waits(tmp_path: Path) -> None:

@@ -124,5 +124,7 @@ def test_comments_and_owners_are_kept(db: Database) -> None:
         ]
         with pytest.raises(InputError, match="needs some text"):
             add_comment(session, anomaly, " ", actor="ada")
+        with pytest.raises(InputError, match="too long"):
+            set_owner(session, anomaly, "x" * 301, actor="ada")
         with pytest.raises(NotFound):
             get_anomaly(session, 999)

@@ -21,6 +21,7 @@ from costprism.engine.backends import LedgerView
 from costprism.engine.filters import Filter
 
 COST = "cost"
+SCOPE_KEY_LENGTH = 1000  # the anomalies.scope_key column
 NOT_TAX = Filter(column="ChargeCategory", op="!=", values=("Tax",))
 SECURITY = "security"
 
@@ -48,8 +49,14 @@ class Detected:
 
 
 def scope_key(scope: Mapping[str, str]) -> str:
-    """A scope as canonical text: ``dimension=value`` lines, sorted by dimension."""
-    return "\n".join(f"{k}={scope[k]}" for k in sorted(scope))
+    """A scope as canonical text: ``dimension=value`` lines, sorted by dimension (its
+    SHA-256 when longer than the column holds)."""
+    text = "\n".join(f"{k}={scope[k]}" for k in sorted(scope))
+    return (
+        text
+        if len(text) <= SCOPE_KEY_LENGTH
+        else "sha256:" + hashlib.sha256(text.encode()).hexdigest()
+    )
 
 
 def scan(

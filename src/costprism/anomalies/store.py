@@ -44,6 +44,7 @@ TRANSITIONS: dict[str, frozenset[str]] = {
 }
 SECURITY_ROUTE = "role:security"
 SIMILAR_IMPACT = 2.0
+OWNER_LENGTH = ROUTE_LENGTH = 300  # the columns' lengths
 SUPPRESSION_DAYS = 90
 
 
@@ -103,7 +104,7 @@ def _new(detected: Detected, owners: OwnersFile | None, now: datetime) -> Anomal
     owner = owners.owner_of(f.scope) if owners else None
     route = SECURITY_ROUTE if detected.kind == SECURITY else ""
     if owner is not None and not route:
-        route = ", ".join((*owner.users, *owner.emails, *owner.channels))
+        route = ", ".join((*owner.users, *owner.emails, *owner.channels))[:ROUTE_LENGTH]
     anomaly = Anomaly(
         fingerprint=detected.fingerprint, kind=detected.kind, rule=detected.rule,
         dimensions=",".join(detected.dimensions), scope=dict(f.scope),
@@ -230,6 +231,12 @@ def add_comment(
 def set_owner(
     session: Session, anomaly: Anomaly, owner: str, *, actor: str | None, address: str = ""
 ) -> AnomalyEvent:
+    if len(owner.strip()) > OWNER_LENGTH:
+        raise InputError(
+            f"an owner of {len(owner.strip())} characters is too long; use at most "
+            f"{OWNER_LENGTH} (a user name or an address)",
+            code="anomalies.bad_owner",
+        )
     before = anomaly.owner
     anomaly.owner = owner.strip() or None
     event = AnomalyEvent(actor=actor, kind="owner", text=f"owner {before or '-'} → {owner}")

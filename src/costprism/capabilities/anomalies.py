@@ -48,6 +48,7 @@ OWNERS_FILE = "owners.yaml"
 SEVERITIES = ("low", "medium", "high", "critical")
 KINDS = ("cost", "security")
 DEFAULT_BY = ("SubAccountId", "ServiceName")
+DIMENSIONS_LENGTH = 500  # the anomalies.dimensions column
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -92,6 +93,12 @@ def detect_anomalies(
     check_settings(settings := settings or DetectionSettings())
     if not by:
         raise InputError("give at least one --by dimension to watch", code="anomalies.no_by")
+    if len(",".join(by)) > DIMENSIONS_LENGTH:
+        raise InputError(
+            f"--by {' '.join(by)}: the dimensions' names are longer than "
+            f"{DIMENSIONS_LENGTH} characters together; watch fewer",
+            code="anomalies.no_by",
+        )
     found = scan(
         view, tuple(by), settings, scope=scope, filters=filters, start=start, end=end,
         security=security,
