@@ -110,7 +110,7 @@ def _new(detected: Detected, owners: OwnersFile | None, now: datetime) -> Anomal
         dimensions=",".join(detected.dimensions), scope=dict(f.scope),
         scope_key=detected.scope_key, start=f.start, end=f.end, currency=f.currency,
         actual=0.0, expected=0.0, impact=0.0, severity=f.severity, state="open",
-        owner=owner.label if owner else None, route=route, drivers=[], series=[],
+        owner=owner.label[:OWNER_LENGTH] if owner else None, route=route, drivers=[], series=[],
         detected_at=now, updated_at=now,
     )  # fmt: skip
     _refresh(anomaly, detected, now)
