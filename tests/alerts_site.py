@@ -28,16 +28,19 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
 
 from costprism.alerts.config import AlertsConfig, parse_config
 from costprism.anomalies.owners import OwnersFile, parse_owners
 from costprism.budgets.spec import parse_budgets
-from costprism.capabilities.access import add_user
+from costprism.capabilities.access import add_user, create_token
 from costprism.capabilities.anomalies import detect_anomalies
 from costprism.capabilities.budget_store import apply_budgets
 from costprism.db import Database
 from costprism.engine.backends import LedgerView, open_ledger
 from costprism.ledger import Ledger
+from costprism.server import ServerConfig, create_app
 from tests.alerts.receivers import HttpReceiver, SmtpHandler, http_receiver, smtp_server
 from tests.anomaly_ledger import shop_home
 
@@ -87,7 +90,14 @@ class AlertSite:
 
     def config(self, extra: str = "", *, roles: str | None = None) -> AlertsConfig:
         """The alerts configuration pointing at the local receivers."""
-        text = f"""\
+        text = self.config_text(extra, roles=roles)
+        return parse_config(
+            text, "alerts.yaml", home=self.home, environ={"TEST_HOOK_SECRET": SECRET}
+        )
+
+    def config_text(self, extra: str = "", *, roles: str | None = None) -> str:
+        """alerts.yaml's text (the webhook's key in ``TEST_HOOK_SECRET``)."""
+        return f"""\
 email:
   host: 127.0.0.1
   port: {self.smtp_port}
@@ -113,9 +123,6 @@ recipients:
   data-sec: {{email: data-sec@example.com}}
   sec: {{email: sec@example.com, channels: [siem]}}
 {roles if roles is not None else ""}{extra}"""
-        return parse_config(
-            text, "alerts.yaml", home=self.home, environ={"TEST_HOOK_SECRET": SECRET}
-        )
 
 
 _TEMPLATE: Path | None = None
@@ -151,3 +158,41 @@ def alert_site(factory: pytest.TempPathFactory) -> Iterator[AlertSite]:
             http=receiver,
         )  # fmt: skip
     db.dispose()
+
+
+PASSWORD = "a long enough password"
+STAFF = {"al-admin": ["admin"], "al-finance": ["finance"]}
+
+
+@dataclass
+class Served:
+    """The site served: ``al-admin`` (admin) and ``al-finance`` (finance), each with a
+    password and an API token."""
+
+    app: FastAPI
+    tokens: dict[str, str]
+
+    def api(self, username: str | None = None) -> TestClient:
+        headers = {"Authorization": f"Bearer {self.tokens[username]}"} if username else {}
+        return TestClient(self.app, headers=headers, follow_redirects=False)
+
+    def signed_in(self, username: str) -> TestClient:
+        from tests.anomalies_site import csrf
+
+        client = TestClient(self.app, follow_redirects=False)
+        client.post("/login", data={"username": username, "password": PASSWORD,
+                                     "csrf_token": csrf(client.get("/login").text)})  # fmt: skip
+        assert client.cookies.get("costprism_session")
+        return client
+
+
+def serve(site: AlertSite) -> Served:
+    app = create_app(
+        ServerConfig.load(site.home, database_url=f"sqlite:///{site.home / 'metadata.db'}")
+    )
+    db: Database = app.state.services.db
+    served = Served(app=app, tokens={})
+    for name, roles in STAFF.items():
+        add_user(db, actor=None, username=name, roles=roles, password=PASSWORD)
+        _, served.tokens[name] = create_token(db, name, actor=None, name="tests")
+    return served
