@@ -166,3 +166,13 @@ def test_month_edges_compare_with_the_same_position_in_earlier_months() -> None:
     assert [days[i] for i in earlier[march_31]] == [date(2026, 1, 31), date(2026, 2, 28)]
     assert earlier[days.index(date(2026, 3, 15))] == []
     assert earlier[0] == [0]  # the first month edge: nothing earlier
+
+
+def test_a_lasting_step_becomes_the_new_normal() -> None:
+    values = weekly()
+    values[60:] *= 3  # a new workload that stays
+    (found,) = detect(series(values), SETTINGS)
+    assert found.start == calendar()[60]
+    assert (found.end - found.start).days < 40
+    unbounded = DetectionSettings(unfinished_days=0, max_run_days=10_000)
+    assert len(detect(series(values), unbounded)) > 1  # clipped history keeps flagging it

@@ -17,7 +17,8 @@ answer for the days it had already seen:
   ``min_relative_scale`` of the expected cost;
 * **robustness**: the history the model reads is *cleaned*: each day is clipped to the
   expected ± threshold × scale before later days use it, so an anomaly does not raise the
-  expectation of the days after it (a lasting change is absorbed gradually).
+  expectation of the days after it; after ``max_run_days`` anomalous days in a row the
+  scope's days enter the history as they are (a lasting change becomes the new normal).
 
 A day is anomalous when actual − expected exceeds ``threshold`` × scale (threshold =
 ``BASE_THRESHOLD / sensitivity``), ``min_relative_excess / sensitivity`` of the expected
@@ -60,6 +61,7 @@ class DetectionSettings:
     min_impact: float = 250.0
     max_daily_growth: float = 0.01
     recurring_tolerance: float = 0.5
+    max_run_days: int = 14
     severity_thresholds: tuple[float, float, float] = (250.0, 2_500.0, 25_000.0)
 
     @property
@@ -130,6 +132,7 @@ def expectation(
     history = np.cumsum(~np.isnan(values), axis=1) - (~np.isnan(values))
     earlier = same_position_days(days)
     z = settings.threshold
+    run = np.zeros(scopes, dtype=np.int64)  # consecutive anomalous days up to yesterday
     for t in range(count):
         x = values[:, t]
         base = _base(usual, t, settings.max_daily_growth)
@@ -149,8 +152,10 @@ def expectation(
             & (excess > settings.min_daily_excess)
         )
         anomalous[:, t] = np.nan_to_num(flagged, nan=0.0).astype(bool)
+        run = np.where(anomalous[:, t], run + 1, 0)
         known = ~np.isnan(guess)
-        cleaned = np.where(known, np.clip(x, guess - z * width, guess + z * width), x)
+        lasting = run > settings.max_run_days  # the new normal: the history takes it as is
+        cleaned = np.where(known & ~lasting, np.clip(x, guess - z * width, guess + z * width), x)
         clean[:, t] = cleaned
         if earlier[t]:  # the actual extra (a month's edge is judged against several months),
             settled = history[:, t] >= WEEK  # once a week of history gives a base
