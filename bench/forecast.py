@@ -4,12 +4,13 @@
 allocated (the demo rules give the ``team`` dimension). For every team's and every
 service's daily ``EffectiveCost`` series (per currency):
 
-* back-test on the last 90 days: forecast them from the history before, with the chosen
-  model (what ``costprism forecast`` uses) and the seasonal-naive baseline; MASE of each
-  (mean absolute error over the 90 days / in-sample mean absolute error of the lag-7
-  naive forecast); the share of series where the model's MASE is below the baseline's
-  (target ≥ 80%). Series with under 28 days of history before the cut, and series both
-  forecast exactly (all zeros), are left out;
+* back-test on the last 90 days (``--offset N``: the 90 days ending N days earlier):
+  forecast them from the history before, with the chosen model (what ``costprism
+  forecast`` uses) and the seasonal-naive baseline; MASE of each (mean absolute error over
+  the 90 days / in-sample mean absolute error of the lag-7 naive forecast); the share of
+  series where the model's MASE is below the baseline's (target ≥ 80%). Series with under
+  28 days of history before the cut, and series both forecast exactly (all zeros), are
+  left out;
 * month-end total: forecast the last full month from the days before it; the error of
   the month's total |forecast − actual| / actual for the company (per currency; target
   < 5%) and for each series, and how often the actual total falls inside the month's 80%
@@ -80,7 +81,9 @@ def mase(forecast: np.ndarray, actual: np.ndarray, train: np.ndarray) -> float:
     return float(np.mean(np.abs(forecast - actual))) / scale if scale > 0 else float("nan")
 
 
-def score_seed(seed: int, rows_per_month: int) -> tuple[list[SeriesScore], dict[str, float]]:
+def score_seed(
+    seed: int, rows_per_month: int, offset: int = 0
+) -> tuple[list[SeriesScore], dict[str, float]]:
     view = open_ledger(Ledger.at_home(build(seed, rows_per_month)))
     last = last_complete_day(view)
     assert last is not None
@@ -88,7 +91,7 @@ def score_seed(seed: int, rows_per_month: int) -> tuple[list[SeriesScore], dict[
     if period_end(month_start, "month") - timedelta(days=1) != last:
         month_start = (month_start - timedelta(days=1)).replace(day=1)  # last full month
     month_last = period_end(month_start, "month") - timedelta(days=1)
-    cut = last - timedelta(days=BACKTEST_DAYS)
+    cut = last - timedelta(days=BACKTEST_DAYS + offset)
     scores: list[SeriesScore] = []
     for group in (["team"], ["ServiceName"]):
         for one in daily_series(view, group_by=group, filters=(), scope=(), last=last):
@@ -109,7 +112,7 @@ def _score(
     nonzero = np.flatnonzero(train.values)
     if len(nonzero) == 0 or len(train.values) - nonzero[0] < MIN_TRAIN_DAYS:
         return []
-    test = one.values[len(train.values) :]
+    test = one.values[len(train.values) : len(train.values) + BACKTEST_DAYS]
     fitted = forecast_series([train], BACKTEST_DAYS)[0]
     history = train.values[nonzero[0] :]
     model, baseline = mase(fitted.point, test, history), mase(fitted.baseline, test, history)
@@ -157,6 +160,9 @@ def main() -> None:
     parser.add_argument("--rows-per-month", type=int, default=3000)
     parser.add_argument("--series", type=int, default=1000)
     parser.add_argument("--days", type=int, default=400)
+    parser.add_argument(
+        "--offset", type=int, default=0, help="end the back-test this many days before the last"
+    )
     parser.add_argument("--skip-speed", action="store_true")
     parser.add_argument("--no-record", action="store_true")
     args = parser.parse_args()
@@ -165,7 +171,7 @@ def main() -> None:
     all_scores: list[SeriesScore] = []
     company_errors: list[float] = []
     for seed in args.seeds:
-        scores, company = score_seed(seed, args.rows_per_month)
+        scores, company = score_seed(seed, args.rows_per_month, args.offset)
         all_scores.extend(scores)
         company_errors.extend(company.values())
         beats = sum(s.mase_model < s.mase_baseline for s in scores) / len(scores)
@@ -217,7 +223,9 @@ def main() -> None:
         seeds = " ".join(str(s) for s in args.seeds)
         record(
             "forecast accuracy and speed (bench/forecast.py)",
-            f"python bench/forecast.py --seeds {seeds} --rows-per-month {args.rows_per_month}",
+            f"python bench/forecast.py --seeds {seeds} --rows-per-month {args.rows_per_month}"
+            + (f" --offset {args.offset}" if args.offset else "")
+            + (" --skip-speed" if args.skip_speed else ""),
             lines,
         )
 
