@@ -60,12 +60,15 @@ demo: install
 	$(BIN)/costprism tags policy apply $(DEMO_DATA)/tag-policy.yaml --home $(DEMO_HOME)
 	$(BIN)/costprism chargeback gl-mapping apply $(DEMO_DATA)/gl-mapping.csv --home $(DEMO_HOME)
 	$(BIN)/costprism budgets apply $(DEMO_DATA)/budgets.yaml --home $(DEMO_HOME)
+	cp $(DEMO_DATA)/alerts.yaml $(DEMO_DATA)/owners.yaml $(DEMO_HOME)/
 	$(BIN)/costprism anomalies detect --by SubAccountId --by ServiceName --home $(DEMO_HOME)
 	$(BIN)/costprism anomalies list --state open --home $(DEMO_HOME)
 	$(BIN)/costprism cost --by ProviderName --granularity total --home $(DEMO_HOME)
 	@echo "ledger ready in $(DEMO_HOME); try: $(BIN)/costprism cost --by ServiceName --top 10 --home $(DEMO_HOME)"
 	$(BIN)/costprism demo users --home $(DEMO_HOME)
-	$(BIN)/costprism serve --host 127.0.0.1 --port 8000 --home $(DEMO_HOME)
+	-$(BIN)/costprism alerts run --detect --home $(DEMO_HOME)
+	@echo "alerts: each demo user's in $(DEMO_HOME)/alerts/<user>.jsonl; history at /alerts (demo-admin)"
+	$(BIN)/costprism serve --host 127.0.0.1 --port 8000 --alerts-every 15m --home $(DEMO_HOME)
 
 lint: install
 	$(BIN)/ruff format --check src tests bench

@@ -273,3 +273,30 @@ def test_unroutable_owners_are_reported_as_problems(site: AlertSite) -> None:
 
     assert "owners.yaml line 2: user 'nobody' does not exist" in run.problems
     assert any("channel 'slack:missing' is not configured" in p for p in run.problems)
+
+
+def test_without_an_smtp_server_nothing_is_e_mailed_and_the_run_says_so(site: AlertSite) -> None:
+    from costprism.alerts.config import parse_config
+
+    text = "channels:" + site.config_text().split("channels:", 1)[1]
+    config = parse_config(text, home=site.home, environ={"TEST_HOOK_SECRET": SECRET})
+    run = run_alerts(site.view, site.db, config, owners=site.owners, now=NOW)
+
+    assert run.count("failed") == 0
+    assert {o.planned.channel for o in run.outcomes} == {"payments-slack", "data-teams", "siem"}
+    assert site.smtp.received == []
+    assert any(p.startswith("no SMTP server configured") and p.endswith("fin@example.com")
+               for p in run.problems)  # fmt: skip
+
+
+def test_anomalies_not_open_are_not_alerted(site: AlertSite) -> None:
+    from costprism.capabilities.anomalies import triage_anomaly
+
+    spike = next(a for a in list_anomalies(site.view, site.db, kind="cost")
+                 if a["start"] == "2026-03-10")  # fmt: skip
+    triage_anomaly(site.view, site.db, spike["id"], "acknowledged", actor="test")
+    run = run_alerts(site.view, site.db, site.config(), owners=site.owners, now=NOW)
+
+    assert spike["id"] not in _anomaly_ids_told(site, "pay-eng@example.com")
+    assert not [o for o in run.outcomes if o.planned.message.data.get("anomaly", {}).get("id")
+                == spike["id"]]  # fmt: skip

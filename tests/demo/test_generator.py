@@ -470,6 +470,8 @@ def test_the_manifest_lists_files_and_their_rows(
         "tag_policy": "tag-policy.yaml",
         "gl_mapping": "gl-mapping.csv",
         "budgets": "budgets.yaml",
+        "alerts": "alerts.yaml",
+        "owners": "owners.yaml",
     }
     counted = dict(rows(focus_sql, "SELECT filename, count(*) FROM focus GROUP BY 1"))
     listed = {str(demo.out / f["path"]): f["rows"] for f in manifest["files"]}

@@ -21,7 +21,9 @@
 
 Each (alert, recipient, channel, address) is one delivery (:mod:`costprism.alerts.store`):
 sent once; a failed one is kept ``failed`` with the error and tried again by the next run,
-so running twice sends nothing new. ``dry_run`` sends and records nothing.
+so running twice sends nothing new. ``dry_run`` sends and records nothing. Without an SMTP
+server configured, e-mail addresses are not planned at all (a routing problem is reported
+instead), so a deployment without e-mail is not a stream of failures.
 """
 
 from __future__ import annotations
@@ -144,10 +146,17 @@ class _Plan:
     planned: list[Planned] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
     digests: list[tuple[str, str, str, int]] = field(default_factory=list)
+    email_ready: bool = True  # an SMTP server is configured
     _seen: set[tuple[str, str, str]] = field(default_factory=set)
 
     def add(self, alert: str, kind: str, recipient: Recipient, message: Message) -> None:
         for channel, target in recipient.destinations:
+            if channel == EMAIL and not self.email_ready:
+                self.problem(
+                    f"no SMTP server configured (email: in alerts.yaml, or COSTPRISM_SMTP_HOST): "
+                    f"nothing is e-mailed to {target}"
+                )
+                continue
             if (alert, channel, target) in self._seen:
                 continue  # one post per channel and address, whoever else it reaches
             self._seen.add((alert, channel, target))
@@ -211,7 +220,7 @@ def plan_alerts(
 ) -> _Plan:
     now = now or utcnow()
     people = load_people(db)
-    plan = _Plan()
+    plan = _Plan(email_ready=config.smtp is not None)
     statuses = _StatusCache(view, list_budgets(db), forecaster)
     _anomaly_alerts(view, db, config, owners, people, plan)
     _budget_alerts(config, owners, people, statuses, plan)

@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from costprism.demo.alerts import ALERTS_FILE, OWNERS_FILE, write_demo_alerts
 from costprism.demo.allocation import (
     GL_MAPPING_FILE,
     RULES_FILE,
@@ -226,12 +227,13 @@ def _write_side_files(
     anomalies: tuple[InjectedAnomaly, ...],
 ) -> None:
     """anomalies.json, company.json, the side inputs (rules, tag policy, GL mapping,
-    budgets) and manifest.json, which names them."""
+    budgets, alert routing and owners) and manifest.json, which names them."""
     _write_json(out / "anomalies.json", [a.to_json() for a in anomalies])
     _write_json(out / "company.json", summary(NORTHWIND))
     write_demo_rules(out)
     last = timeline.months[-1].label
     write_demo_budgets(out, [out / str(e["path"]) for e in entries if e["billing_period"] == last])
+    write_demo_alerts(out)
     manifest = {
         "generator": "costprism-demo",
         "version": 1,
@@ -250,6 +252,8 @@ def _write_side_files(
             "tag_policy": TAG_POLICY_FILE,
             "gl_mapping": GL_MAPPING_FILE,
             "budgets": BUDGETS_FILE,
+            "alerts": ALERTS_FILE,
+            "owners": OWNERS_FILE,
         },
     }
     _write_json(out / "manifest.json", manifest)
