@@ -222,9 +222,13 @@ def plan_alerts(
     people = load_people(db)
     plan = _Plan(email_ready=config.smtp is not None)
     statuses = _StatusCache(view, list_budgets(db), forecaster)
-    _anomaly_alerts(view, db, config, owners, people, plan)
+    with db.session() as session:
+        anomalies = all_anomalies(session)
+    current = [a for a in anomalies if a.state in ("open", "acknowledged")]
+    seen = _Visibility(view, current)  # one engine check per scope for the whole run
+    _anomaly_alerts(config, owners, people, [a for a in current if a.state == "open"], seen, plan)
     _budget_alerts(config, owners, people, statuses, plan)
-    _digests(view, db, config, people, statuses, now, plan)
+    _digests(view, db, config, people, statuses, current, seen, now, plan)
     return plan
 
 
@@ -269,15 +273,13 @@ def _deliver(
 
 
 def _anomaly_alerts(
-    view: LedgerView,
-    db: Database,
     config: AlertsConfig,
     owners: OwnersFile | None,
     people: Mapping[str, Person],
+    due: Sequence[Anomaly],
+    seen: _Visibility,
     plan: _Plan,
 ) -> None:
-    with db.session() as session:
-        due = [a for a in all_anomalies(session) if a.state == "open"]
     routed: list[tuple[Anomaly, Routes]] = []
     for anomaly in due:
         routes = Routes()
@@ -292,10 +294,9 @@ def _anomaly_alerts(
         routed.append((anomaly, routes))
         for text in routes.problems:
             plan.problem(text)
-    seen = _Visibility(view)
     for anomaly, routes in routed:
         for recipient in routes.recipients.values():
-            if seen.sees(recipient.scope, anomaly, [a for a, _ in routed]):
+            if seen.sees(recipient.scope, anomaly):
                 plan.add(
                     f"anomaly:{anomaly.fingerprint}",
                     anomaly.kind,
@@ -307,14 +308,14 @@ def _anomaly_alerts(
 class _Visibility:
     """Which anomalies each scope sees, asked of the engine once per scope."""
 
-    def __init__(self, view: LedgerView) -> None:
-        self.view = view
+    def __init__(self, view: LedgerView, batch: Sequence[Anomaly]) -> None:
+        self.view, self.batch = view, tuple(batch)
         self.known: dict[tuple[str, ...], set[int]] = {}
 
-    def sees(self, scope: Sequence[Filter], anomaly: Anomaly, batch: Sequence[Anomaly]) -> bool:
+    def sees(self, scope: Sequence[Filter], anomaly: Anomaly) -> bool:
         key = tuple(sorted(str(f) for f in scope))
         if key not in self.known:
-            self.known[key] = visible(self.view, batch, scope)
+            self.known[key] = visible(self.view, self.batch, scope)
         return anomaly.id in self.known[key]
 
 
@@ -467,19 +468,18 @@ def _digests(
     config: AlertsConfig,
     people: Mapping[str, Person],
     statuses: _StatusCache,
+    current: Sequence[Anomaly],
+    seen: _Visibility,
     now: datetime,
     plan: _Plan,
 ) -> None:
     with db.session() as session:
-        anomalies = all_anomalies(session)
         previous = {
             (role, r.digest): (
                 found.at if (found := last_digest(session, role, r.digest)) else None
             )
             for role, r in config.roles.items()
         }
-    current = [a for a in anomalies if a.state in ("open", "acknowledged")]
-    seen = _Visibility(view)
     movers: dict[tuple[tuple[str, ...], int], list[dict[str, Any]]] = {}
     for role, routing in sorted(config.roles.items()):
         period = digest_period(routing.digest, now, config.digest_weekday)
@@ -497,7 +497,7 @@ def _digests(
                     f"under recipients: in {config.name}"
                 )
                 continue
-            shown = [a for a in fresh if seen.sees(person.scope, a, current)]
+            shown = [a for a in fresh if seen.sees(person.scope, a)]
             at_risk = [s for s in statuses.under(person.scope).values() if s.status != "ok"]
             key = (recipient.scope_key, window)
             if key not in movers:
@@ -580,8 +580,9 @@ def digest_message(
             f"  {m['ServiceName']}: {m['change']:+,.2f} {m['BillingCurrency']}" for m in movers
         ]
     return Message(
-        subject=f"[CostPrism] {cadence} digest ({role}, {period}): {len(anomalies)} new "
-        f"anomalies, {len(budgets)} budgets at risk",
+        subject=f"[CostPrism] {cadence} digest ({role}, {period}): "
+        f"{_count(len(anomalies), 'new anomaly', 'new anomalies')}, "
+        f"{_count(len(budgets), 'budget', 'budgets')} at risk",
         text="\n".join(lines),
         data={
             "type": "digest",
@@ -657,6 +658,10 @@ def config_for(home: Path, path: Path | None = None) -> AlertsConfig:
 
 def _scope_text(scope: Mapping[str, str]) -> str:
     return ", ".join(f"{k}={v}" for k, v in scope.items()) or "everything"
+
+
+def _count(n: int, one: str, many: str) -> str:
+    return f"{n} {one if n == 1 else many}"
 
 
 def _money(value: float, currency: str) -> str:
