@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -105,4 +106,13 @@ def test_a_bad_configuration_names_file_line_and_column(site: AlertSite) -> None
     assert result.returncode == 1
     assert f"error [alerts.invalid]: {site.home / 'alerts.yaml'}:2:21: digest 'hourly'" in (
         result.stderr.replace("\n", "")
+    )
+
+
+def test_serve_refuses_a_bad_schedule(tmp_path: Path) -> None:
+    result = run_cli("serve", "--alerts-every", "5s", home=tmp_path)
+
+    assert result.returncode == 1
+    assert "error [input.bad_option]: --alerts-every '5s': use a duration of at least 10s" in (
+        result.stderr.replace("\n", " ")
     )
