@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import pytest
 from sqlalchemy import select
 
 from costprism.alerts.config import parse_config
 from costprism.alerts.store import (
+    CLAIM_SECONDS,
     channel_record,
+    claim,
     delivery_key,
     find_delivery,
     last_digest,
@@ -88,3 +90,33 @@ def test_the_last_digest_of_a_role_is_the_newest(db: Database) -> None:
         assert found is not None
         assert (found.period, found.recipients) == ("2026-W50", 3)
         assert last_digest(session, "finance", "daily") is None
+
+
+def test_only_one_run_claims_a_delivery_and_a_stale_claim_is_taken_over(db: Database) -> None:
+    key = delivery_key("anomaly:f", "user:ada", "email", "ada@example.com")
+    fields = {"alert": "anomaly:f", "kind": "cost", "recipient": "user:ada",
+              "channel": "email", "subject": "s"}  # fmt: skip
+    with db.session() as session:
+        assert claim(session, key, now=T0, **fields)
+    with db.session() as session:  # another run while the first is sending
+        assert not claim(session, key, now=T0 + timedelta(seconds=5), **fields)
+    stale = T0 + timedelta(seconds=CLAIM_SECONDS + 1)
+    with db.session() as session:  # the first run died: its claim is taken over
+        assert claim(session, key, now=stale, **fields)
+    with db.session() as session:
+        record_attempt(session, key, error=None, now=stale, **fields)
+    with db.session() as session:  # sent: nobody claims it again
+        assert not claim(session, key, now=stale + timedelta(days=1), **fields)
+        found = find_delivery(session, key)
+        assert found is not None
+        assert (found.status, found.attempts) == ("sent", 1)
+
+
+def test_two_runs_racing_for_a_new_delivery_insert_it_once(db: Database) -> None:
+    key = delivery_key("anomaly:g", "user:ada", "email", "ada@example.com")
+    fields = {"alert": "anomaly:g", "kind": "cost", "recipient": "user:ada",
+              "channel": "email", "subject": "s"}  # fmt: skip
+    with db.session() as first, db.session() as second:
+        assert claim(first, key, now=T0, **fields)
+        first.commit()
+        assert not claim(second, key, now=T0, **fields)

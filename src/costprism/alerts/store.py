@@ -4,17 +4,19 @@ to whom on which channel, with failures and attempts) and the digest runs."""
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from costprism.alerts.config import AlertsConfig
 from costprism.db import utcnow
 from costprism.db.models import AlertChannel, AlertDelivery, AlertDigestRun
 
-SENT, FAILED = "sent", "failed"
+SENT, FAILED, SENDING = "sent", "failed", "sending"
+CLAIM_SECONDS = 600  # a "sending" claim older than this is taken to have died with its run
 
 
 def delivery_key(alert: str, recipient: str, channel: str, target: str) -> str:
@@ -45,6 +47,48 @@ def sync_channels(session: Session, config: AlertsConfig, now: datetime | None =
 
 def find_delivery(session: Session, key: str) -> AlertDelivery | None:
     return session.scalars(select(AlertDelivery).where(AlertDelivery.key == key)).one_or_none()
+
+
+def claim(
+    session: Session,
+    key: str,
+    *,
+    alert: str,
+    kind: str,
+    recipient: str,
+    channel: str,
+    subject: str,
+    now: datetime,
+) -> bool:
+    """Mark the delivery ``sending`` for this run, before sending; False when it was sent
+    or another run (the server's schedule, a cron job) is sending it right now. The unique
+    key makes two runs that race for a new delivery insert it once."""
+    row = find_delivery(session, key)
+    if row is None:
+        try:
+            with session.begin_nested():
+                session.add(AlertDelivery(key=key, alert=alert[:500], kind=kind,
+                                          recipient=recipient[:300], channel=channel[:100],
+                                          subject=subject[:500], status=SENDING, attempts=0,
+                                          error="", first_at=now, last_at=now))  # fmt: skip
+        except IntegrityError:
+            return False
+        return True
+    if row.status == SENT:
+        return False
+    if row.status == SENDING and row.last_at > now - timedelta(seconds=CLAIM_SECONDS):
+        return False
+    taken = session.execute(
+        update(AlertDelivery)
+        .where(
+            AlertDelivery.id == row.id,
+            AlertDelivery.status == row.status,
+            AlertDelivery.last_at == row.last_at,
+        )
+        .values(status=SENDING, last_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(getattr(taken, "rowcount", 0) == 1)
 
 
 def record_attempt(

@@ -53,6 +53,7 @@ from costprism.alerts.routing import (
 from costprism.alerts.store import (
     SENT,
     channel_record,
+    claim,
     delivery_key,
     delivery_record,
     find_delivery,
@@ -101,7 +102,7 @@ class Planned:
 @dataclass(frozen=True, kw_only=True)
 class Outcome:
     planned: Planned
-    status: str  # sent, failed, already-sent, would-send
+    status: str  # sent, failed, already-sent, in-progress (another run), would-send
     error: str | None = None
 
     def record(self) -> dict[str, Any]:
@@ -241,6 +242,15 @@ def _deliver(
             return Outcome(planned=planned, status="already-sent")
     if dry_run:
         return Outcome(planned=planned, status="would-send")
+    with db.session() as session:
+        claimed = claim(session, planned.key, alert=planned.alert, kind=planned.kind,
+                        recipient=planned.recipient.key, channel=planned.channel,
+                        subject=planned.message.subject, now=now)  # fmt: skip
+    if not claimed:
+        with db.session() as session:
+            found = find_delivery(session, planned.key)
+            sent = found is not None and found.status == SENT
+        return Outcome(planned=planned, status="already-sent" if sent else "in-progress")
     error = None
     try:
         send(
