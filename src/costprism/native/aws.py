@@ -475,38 +475,36 @@ def _unit(column: str) -> str:
 
 
 def _resource_type() -> str:
-    # one regexp_extract into a struct (service, type-with-separator, type, first character
-    # after the account) instead of a match and three extracts: a sixth of the CPU
-    arn = r"^arn:[^:]+:([^:]+):[^:]*:[^:]*:(([^:/]+)[:/])?(.?)"
-    from_arn = (
-        "(SELECT CASE WHEN m.s = '' OR (m.x = '' AND m.r = '') THEN NULL "
-        "WHEN m.k <> '' THEN m.s || ':' || m.k WHEN m.s = 's3' THEN 's3:bucket' ELSE m.s END "
-        f"FROM (SELECT regexp_extract({_RESOURCE}, {literal(arn)}, ['s', 'x', 'k', 'r']) AS m))"
-    )
+    arn = r"^arn:[^:]+:([^:]+):[^:]*:[^:]*:(.+)$"
+    kind = r"^([^:/]+)[:/]"
     prefixes = " ".join(
         f"WHEN starts_with({_RESOURCE}, {literal(p)}) THEN {literal(t)}"
         for p, t in sorted(RESOURCE_PREFIXES.items(), key=lambda e: -len(e[0]))
     )
+    service = f"regexp_extract({_RESOURCE}, {literal(arn)}, 1)"
+    rest = f"regexp_extract({_RESOURCE}, {literal(arn)}, 2)"
     return (
-        f"CASE WHEN {_RESOURCE} IS NULL THEN NULL ELSE coalesce("
-        f"CASE WHEN starts_with({_RESOURCE}, 'arn:') THEN {from_arn} END, "
-        f"CASE {prefixes} "
+        f"CASE WHEN {_RESOURCE} IS NULL THEN NULL "
+        f"WHEN regexp_matches({_RESOURCE}, {literal(arn)}) THEN "
+        f"CASE WHEN regexp_matches({rest}, {literal(kind)}) "
+        f"THEN {service} || ':' || regexp_extract({rest}, {literal(kind)}, 1) "
+        f"WHEN {service} = 's3' THEN 's3:bucket' ELSE {service} END "
+        f"{prefixes} "
         "WHEN `lineItem/ProductCode` = 'AmazonS3' THEN 's3:bucket' "
-        "ELSE `lineItem/ProductCode` END) END"
+        "ELSE `lineItem/ProductCode` END"
     )
 
 
 def _legacy_tags(columns: Sequence[str]) -> str:
     if not columns:
         return "CAST(NULL AS MAP(VARCHAR, VARCHAR))"
-    # the keys and the values kept where the value is present, as two lists into MAP():
-    # about a fifth of the CPU of a list of structs through map_from_entries
-    keys = "[" + ", ".join(literal(_tag_key(name)) for name in columns) + "]"
-    values = "[" + ", ".join(quote(name) for name in columns) + "]"
-    present = f"coalesce({', '.join(quote(name) for name in columns)}) IS NOT NULL"
+    entries = ", ".join(
+        f"{{'k': {literal(_tag_key(name))}, 'v': {quote(name)}}}" for name in columns
+    )
+    kept = f"list_filter([{entries}], e -> e.v IS NOT NULL)"
     return (
-        f"CASE WHEN {present} THEN (SELECT MAP(list_filter({keys}, (k, i) -> v[i] IS NOT NULL), "
-        f"list_filter(v, x -> x IS NOT NULL)) FROM (SELECT {values} AS v)) END"
+        f"CASE WHEN len({kept}) > 0 THEN map_from_entries("
+        f"list_transform({kept}, e -> {{'key': e.k, 'value': e.v}})) END"
     )
 
 
