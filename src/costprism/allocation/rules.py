@@ -126,7 +126,7 @@ def load_rules(path: Path) -> RuleSet:
 def parse_rules(text: str, name: str = "<rules>", *, folder: Path | None = None) -> RuleSet:
     """Parse rules YAML (``name`` is used in messages); ``usage:`` files are read from
     ``folder`` (the rules file's folder, or a stored version's)."""
-    return _Parser(name, folder).rule_set(compose(text, name, "rules.bad_yaml"), text)
+    return YamlParser(name, folder).rule_set(compose(text, name, "rules.bad_yaml"), text)
 
 
 def read_text(path: Path, what: str, code: str) -> str:
@@ -151,7 +151,13 @@ def compose(text: str, name: str, code: str) -> yaml.Node | None:
         ) from error
 
 
-class _Parser:
+class YamlParser:
+    """Reads a YAML node tree into checked values; every error names ``name``:line:column
+    of the offending node, with :attr:`code`. The rules, tag policy, budgets and owners
+    files share it."""
+
+    code = "rules.invalid"
+
     def __init__(self, name: str, folder: Path | None = None) -> None:
         self.name = name
         self.folder = folder
@@ -161,7 +167,7 @@ class _Parser:
         where = self.name
         if node is not None:
             where += f":{node.start_mark.line + 1}:{node.start_mark.column + 1}"
-        return InputError(f"{where}: {message}", code="rules.invalid")
+        return InputError(f"{where}: {message}", code=self.code)
 
     def mapping(self, node: yaml.Node | None, what: str) -> dict[str, yaml.Node]:
         if not isinstance(node, yaml.MappingNode):

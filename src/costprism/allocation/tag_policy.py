@@ -36,9 +36,8 @@ from typing import Any
 
 import yaml
 
-from costprism.allocation.rules import _Parser, compose, read_text
+from costprism.allocation.rules import YamlParser, compose, read_text
 from costprism.engine.filters import Filter, normalize_tag_key
-from costprism.errors import InputError
 from costprism.focus import LEDGER_SCHEMA
 
 FOLDER = "tag_policy"
@@ -150,14 +149,10 @@ def saved_policy(ledger_root: Path) -> TagPolicy | None:
     return load_policy(path)
 
 
-class _PolicyParser(_Parser):
+class _PolicyParser(YamlParser):
     """The rules parser's YAML helpers (mapping, scalars, match conditions), policy codes."""
 
-    def fail(self, node: yaml.Node | None, message: str) -> InputError:
-        where = self.name
-        if node is not None:
-            where += f":{node.start_mark.line + 1}:{node.start_mark.column + 1}"
-        return InputError(f"{where}: {message}", code="tags.invalid")
+    code = "tags.invalid"
 
     def policy(self, root: yaml.Node | None, text: str) -> TagPolicy:
         if root is None:

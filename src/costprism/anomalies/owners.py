@@ -30,9 +30,9 @@ from pathlib import Path
 
 import yaml
 
-from costprism.allocation.rules import compose, read_text
+from costprism.allocation.rules import YamlParser, compose, read_text
 from costprism.engine.filters import Filter, parse_filter
-from costprism.errors import InputError, QueryError
+from costprism.errors import QueryError
 
 CATCH_ALL = "*"
 _KEYS = {"match", "users", "emails", "channels"}
@@ -96,15 +96,8 @@ def condition_holds(condition: Filter, scope: Mapping[str, str]) -> bool:
     return fnmatch.fnmatchcase(value, pattern.replace("%", "*").replace("_", "?"))
 
 
-class _Parser:
-    def __init__(self, name: str) -> None:
-        self.name = name
-
-    def fail(self, node: yaml.Node | None, message: str) -> InputError:
-        where = self.name
-        if node is not None:
-            where += f":{node.start_mark.line + 1}:{node.start_mark.column + 1}"
-        return InputError(f"{where}: {message}", code="owners.invalid")
+class _Parser(YamlParser):
+    code = "owners.invalid"
 
     def owners(self, root: yaml.Node | None) -> tuple[Owner, ...]:
         if not isinstance(root, yaml.MappingNode):
@@ -135,11 +128,11 @@ class _Parser:
             )
         self.check_addresses(fields.get("emails"), lists["emails"])
         return Owner(
-            match=self.match(fields["match"]), line=node.start_mark.line + 1,
+            match=self.owner_match(fields["match"]), line=node.start_mark.line + 1,
             users=lists["users"], emails=lists["emails"], channels=lists["channels"],
         )  # fmt: skip
 
-    def match(self, node: yaml.Node) -> tuple[Filter, ...]:
+    def owner_match(self, node: yaml.Node) -> tuple[Filter, ...]:
         texts = self.scalars(node, "match")
         if texts == (CATCH_ALL,):
             return ()
@@ -155,15 +148,3 @@ class _Parser:
         for email in emails:
             if "@" not in email.strip("@") or " " in email:
                 raise self.fail(node, f"{email!r} is not an e-mail address (name@domain)")
-
-    def scalar(self, node: yaml.Node | None, what: str) -> str:
-        if not isinstance(node, yaml.ScalarNode) or node.value == "":
-            raise self.fail(node, f"{what} must be a single value")
-        return str(node.value)
-
-    def scalars(self, node: yaml.Node, what: str) -> tuple[str, ...]:
-        if isinstance(node, yaml.ScalarNode):
-            return (self.scalar(node, what),)
-        if not isinstance(node, yaml.SequenceNode) or not node.value:
-            raise self.fail(node, f"{what} must be a value or a non-empty list of values")
-        return tuple(self.scalar(item, what) for item in node.value)

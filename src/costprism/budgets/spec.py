@@ -38,7 +38,7 @@ from typing import Any, Literal, cast
 
 import yaml
 
-from costprism.allocation.rules import _Parser, compose, read_text
+from costprism.allocation.rules import YamlParser, compose, read_text
 from costprism.budgets.periods import PERIOD_KINDS, PeriodKind
 from costprism.engine.filters import Filter, parse_filter
 from costprism.errors import InputError, QueryError
@@ -286,14 +286,10 @@ def _split(text: str) -> list[str]:
 # --- the file ---------------------------------------------------------------------------
 
 
-class _BudgetParser(_Parser):
+class _BudgetParser(YamlParser):
     """The rules parser's YAML helpers (mapping, scalars), budget codes and checks."""
 
-    def fail(self, node: yaml.Node | None, message: str) -> InputError:
-        where = self.name
-        if node is not None:
-            where += f":{node.start_mark.line + 1}:{node.start_mark.column + 1}"
-        return InputError(f"{where}: {message}", code="budgets.invalid")
+    code = "budgets.invalid"
 
     def budgets(self, root: yaml.Node | None) -> tuple[BudgetSpec, ...]:
         if root is None:
