@@ -177,3 +177,25 @@ def test_a_log_channel_that_cannot_write_fails(tmp_path: Path) -> None:
 def test_a_channel_that_is_not_configured_fails() -> None:
     with pytest.raises(SendFailed, match="'nowhere' is not configured"):
         send("nowhere", MESSAGE)
+
+
+def test_line_breaks_and_markup_from_the_ledger_cannot_break_out(
+    smtp: tuple[SmtpHandler, SmtpSettings], http: HttpReceiver
+) -> None:
+    handler, settings = smtp
+    hostile = Message(
+        subject="anomaly in Evil\r\nBcc: victim@example.com", text="<b>x</b>\ny <!channel>"
+    )
+
+    send("email", hostile, target="ada@example.com", smtp=settings)
+    send("my-teams", hostile, settings=_channel(http, "teams", "/teams"))
+    send("my-slack", hostile, settings=_channel(http, "slack", "/slack"))
+
+    (mail,) = handler.received
+    assert mail.recipients == ["ada@example.com"]
+    assert mail.subject == "anomaly in Evil Bcc: victim@example.com"
+    assert mail.message["Bcc"] is None
+    assert http.at("/teams")[0].json()["text"] == "&lt;b&gt;x&lt;/b&gt;<br>y &lt;!channel&gt;"
+    slack = http.at("/slack")[0].json()
+    assert slack["blocks"][1]["text"]["text"] == "&lt;b&gt;x&lt;/b&gt;\ny &lt;!channel&gt;"
+    assert "<!channel>" not in slack["text"]

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import html
 import json
 import smtplib
 import ssl
@@ -93,7 +94,7 @@ def send(
 
 def send_email(smtp: SmtpSettings, to: str, message: Message, *, timeout: float) -> None:
     mail = EmailMessage()
-    mail["Subject"] = message.subject
+    mail["Subject"] = " ".join(message.subject.split())  # no line breaks in a header
     mail["From"] = smtp.sender
     mail["To"] = to
     mail["Message-ID"] = make_msgid(domain=smtp.sender.partition("@")[2] or "costprism")
@@ -126,17 +127,24 @@ def send_email(smtp: SmtpSettings, to: str, message: Message, *, timeout: float)
 
 
 def slack_payload(message: Message) -> dict[str, Any]:
-    """Slack's incoming-webhook JSON: ``text`` (the fallback) and blocks."""
-    fields = [{"type": "mrkdwn", "text": f"*{k}*\n{v}"} for k, v in message.facts[:10]]
+    """Slack's incoming-webhook JSON: ``text`` (the fallback) and blocks; ``&``, ``<`` and
+    ``>`` escaped as Slack asks, so ledger values can't mention ``<!channel>`` or link."""
+    fields = [
+        {"type": "mrkdwn", "text": f"*{_slack(k)}*\n{_slack(v)}"} for k, v in message.facts[:10]
+    ]
     blocks: list[dict[str, Any]] = [
         {"type": "header", "text": {"type": "plain_text", "text": message.subject[:150]}},
-        {"type": "section", "text": {"type": "mrkdwn", "text": message.text[:3000]}},
+        {"type": "section", "text": {"type": "mrkdwn", "text": _slack(message.text)[:3000]}},
     ]
     if fields:
         blocks.append({"type": "section", "fields": fields})
     if message.link:
         blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": message.link}]})
-    return {"text": f"{message.subject}\n{message.text}", "blocks": blocks}
+    return {"text": _slack(f"{message.subject}\n{message.text}"), "blocks": blocks}
+
+
+def _slack(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def teams_payload(message: Message) -> dict[str, Any]:
@@ -147,7 +155,7 @@ def teams_payload(message: Message) -> dict[str, Any]:
         "summary": message.subject[:150],
         "themeColor": "D83B01",
         "title": message.subject,
-        "text": message.text.replace("\n", "<br>"),
+        "text": html.escape(message.text).replace("\n", "<br>"),
         "sections": [{"facts": [{"name": k, "value": v} for k, v in message.facts]}],
     }
     if message.link:
