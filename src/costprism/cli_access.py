@@ -100,9 +100,22 @@ def serve_command(
     _say(f"serving on {server_url(host, port)}")
     if every is not None:
         _say(f"alerts run every {every:g}s (alerts.yaml in the data folder)")
+        _log_alerts()
     if https:
         _say("cookies are marked Secure: reach this server through an HTTPS proxy")
     uvicorn.run(application, host=host, port=port, log_level="info")
+
+
+def _log_alerts() -> None:
+    """Scheduled alert rounds log to standard error, as uvicorn does."""
+    import logging
+
+    logger = logging.getLogger("costprism.alerts")
+    if not logger.handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(levelname)s:     %(message)s"))
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
 
 
 def server_url(host: str, port: int) -> str:

@@ -84,7 +84,10 @@ def server_round(services: object) -> Callable[[], object]:
                 view, services.db, config_for(home), owners=owners_for(home), detect=True,
                 actor="schedule",
             )  # fmt: skip
-        log.info("scheduled alerts: %s sent, %s failed", run.count("sent"), run.count("failed"))
+        log.info(
+            "scheduled alerts: %s sent, %s failed, %s already sent",
+            run.count("sent"), run.count("failed"), run.count("already-sent"),
+        )  # fmt: skip
         return run
 
     return round_
