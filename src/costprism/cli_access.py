@@ -11,8 +11,6 @@ database at ``--database-url``, else ``COSTPRISM_DATABASE_URL``, else the SQLite
 
 from __future__ import annotations
 
-import getpass
-import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,6 +19,7 @@ from typing import TYPE_CHECKING, Annotated, Any, cast
 import typer
 
 from costprism.cli import HomeOption, OutputFormat, _render, app, demo_app
+from costprism.cli_database import DatabaseOption, cli_actor, open_database
 from costprism.errors import InputError, UserError
 from costprism.roles import ROLES
 from costprism.settings import resolve_home
@@ -34,15 +33,6 @@ app.add_typer(users_app, name="users")
 tokens_app = typer.Typer(help="API tokens (Authorization: Bearer TOKEN).", no_args_is_help=True)
 app.add_typer(tokens_app, name="tokens")
 
-DatabaseOption = Annotated[
-    str | None,
-    typer.Option(
-        "--database-url",
-        help="Metadata database: sqlite:///PATH or postgresql://USER:PASSWORD@HOST/NAME "
-        "(default: COSTPRISM_DATABASE_URL, else metadata.db in the data folder).",
-        show_default=False,
-    ),
-]
 RolesOption = Annotated[
     list[str] | None, typer.Option("--role", help=f"A role (repeatable): {', '.join(ROLES)}.")
 ]
@@ -54,15 +44,6 @@ PasswordStdinOption = Annotated[
     bool, typer.Option("--password-stdin", help="Read the password from standard input.")
 ]
 FormatOption = Annotated[str, typer.Option("--format", help="table, csv or json.")]
-
-
-def cli_actor() -> str:
-    """Who the audit log names for a CLI change: the OS user, as ``cli:NAME``."""
-    try:
-        name = getpass.getuser()
-    except (OSError, KeyError):  # no login name and no passwd entry (some containers)
-        name = f"uid-{os.getuid()}" if hasattr(os, "getuid") else "unknown"
-    return f"cli:{name}"
 
 
 @app.command("serve")
@@ -275,11 +256,7 @@ def _output(value: str) -> OutputFormat:
     return cast(OutputFormat, value)
 
 
-def _database(url: str | None, home: Path | None) -> Database:
-    from costprism.db import ENV_DATABASE_URL, Database, default_url
-
-    chosen = url or os.environ.get(ENV_DATABASE_URL) or default_url(resolve_home(home))
-    return Database.open(chosen)
+_database = open_database
 
 
 def _password(from_stdin: bool) -> str:

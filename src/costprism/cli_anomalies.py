@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from costprism.cli import HomeOption, _format, _render, app, out
-from costprism.cli_access import DatabaseOption, cli_actor
+from costprism.cli_database import DatabaseOption, cli_actor
 from costprism.settings import resolve_home
 
 if TYPE_CHECKING:
@@ -282,6 +282,6 @@ def _view(home: Path | None) -> LedgerView:
 
 
 def _db(url: str | None, home: Path | None) -> Database:
-    from costprism.cli_access import _database
+    from costprism.cli_database import open_database as _database
 
     return _database(url, home)

@@ -17,7 +17,8 @@ from typing import Annotated
 import typer
 
 from costprism.cli import HomeOption, _format, _render, app, out
-from costprism.cli_access import DatabaseOption, _database, cli_actor
+from costprism.cli_database import DatabaseOption, cli_actor
+from costprism.cli_database import open_database as _database
 from costprism.settings import resolve_home
 
 budgets_app = typer.Typer(
