@@ -46,14 +46,17 @@ from costprism.engine.backends import LedgerView, open_ledger
 from costprism.ingest.pipeline import IngestOptions, ingest
 from costprism.ledger import Ledger
 
-MONTHS, ROWS = 6, 20_000
+MONTHS, ROWS = 6, 20_000  # defaults; --months and --rows-per-month change them
 
 
-def demo_home(seed: int) -> tuple[Path, list[dict[str, Any]]]:
+def demo_home(
+    seed: int, months: int = MONTHS, rows: int = ROWS
+) -> tuple[Path, list[dict[str, Any]]]:
     """A ledger of the demo for ``seed`` (built once under bench/.work) and its truth."""
-    out, home = WORK / f"anomalies-demo-{seed}", WORK / f"anomalies-home-{seed}"
+    size = "" if (months, rows) == (MONTHS, ROWS) else f"-{months}x{rows}"
+    out, home = WORK / f"anomalies-demo-{seed}{size}", WORK / f"anomalies-home-{seed}{size}"
     if not (out / "anomalies.json").exists():
-        generate(out, DemoSpec(seed=seed, months=MONTHS, rows_per_month=ROWS,
+        generate(out, DemoSpec(seed=seed, months=months, rows_per_month=rows,
                                file_format="parquet"))  # fmt: skip
     if not home.exists():
         ingest(sorted((out / "focus").rglob("*.parquet")), Ledger.at_home(home),
@@ -68,8 +71,10 @@ def matches(detected: Detected, truth: dict[str, Any]) -> bool:
     return contains and overlap and f.currency == truth["BillingCurrency"]
 
 
-def accuracy(seed: int, settings: DetectionSettings) -> dict[str, Any]:
-    home, truth = demo_home(seed)
+def accuracy(
+    seed: int, settings: DetectionSettings, months: int = MONTHS, rows: int = ROWS
+) -> dict[str, Any]:
+    home, truth = demo_home(seed, months, rows)
     view = open_ledger(Ledger.at_home(home))
     found = scan(view, ("SubAccountId", "ServiceName"), settings, explain=False)
     hits = [d for d in found if any(matches(d, t) for t in truth)]
@@ -138,8 +143,8 @@ def speed(scopes: int, days: int, repeats: int) -> tuple[float, int]:
     return statistics.median(times), found
 
 
-def scan_speed(seed: int) -> tuple[float, int, int]:
-    home, _ = demo_home(seed)
+def scan_speed(seed: int, months: int = MONTHS, rows: int = ROWS) -> tuple[float, int, int]:
+    home, _ = demo_home(seed, months, rows)
     view = open_ledger(Ledger.at_home(home))
     dims = ("SubAccountId", "ServiceName", "RegionId")
     start = time.perf_counter()
@@ -158,20 +163,24 @@ def main() -> None:
     parser.add_argument("--scopes", type=int, default=1_000)
     parser.add_argument("--days", type=int, default=400)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--months", type=int, default=MONTHS)
+    parser.add_argument("--rows-per-month", type=int, default=ROWS)
     parser.add_argument("--no-record", action="store_true")
     args = parser.parse_args()
     WORK.mkdir(parents=True, exist_ok=True)
     settings = DetectionSettings()
-    results = [accuracy(seed, settings) for seed in args.seeds]
+    size = (args.months, args.rows_per_month)
+    results = [accuracy(seed, settings, *size) for seed in args.seeds]
     for r in results:
         print(json.dumps(r, default=str))
     seconds, found = speed(args.scopes, args.days, args.repeats)
-    scan_seconds, scan_scopes, scan_found = scan_speed(args.seeds[0])
+    scan_seconds, scan_scopes, scan_found = scan_speed(args.seeds[0], *size)
     recall = statistics.median(r["recall"] for r in results)
     precision = statistics.median(r["precision"] for r in results)
     top = statistics.median(r["top_driver"] for r in results)
     lines = [
-        f"demo seeds {', '.join(map(str, args.seeds))} ({MONTHS} months, {ROWS:,} rows a month), "
+        f"demo seeds {', '.join(map(str, args.seeds))} ({args.months} months, "
+        f"{args.rows_per_month:,} rows a month), "
         f"default settings (sensitivity {settings.sensitivity}, threshold {settings.threshold})",
         f"recall median {recall:.2f} (per seed {_each(results, 'recall')}; target ≥ 0.9)",
         f"precision median {precision:.2f} (per seed {_each(results, 'precision')}; target ≥ 0.8)",
@@ -186,7 +195,8 @@ def main() -> None:
     print("\n".join(lines))
     if not args.no_record:
         record("anomalies (bench/anomalies.py)", "python bench/anomalies.py --seeds "
-               + " ".join(map(str, args.seeds)), lines)  # fmt: skip
+               + " ".join(map(str, args.seeds)) + f" --months {args.months} "
+               f"--rows-per-month {args.rows_per_month}", lines)  # fmt: skip
 
 
 if __name__ == "__main__":
