@@ -10,6 +10,7 @@ import pytest
 
 from costprism.anomalies.detection import (
     DetectionSettings,
+    chart_number,
     detect,
     expectation,
     runs,
@@ -176,3 +177,9 @@ def test_a_lasting_step_becomes_the_new_normal() -> None:
     assert (found.end - found.start).days < 40
     unbounded = DetectionSettings(unfinished_days=0, max_run_days=10_000)
     assert len(detect(series(values), unbounded)) > 1  # clipped history keeps flagging it
+
+
+def test_chart_points_are_json_that_postgresql_stores() -> None:
+    # PostgreSQL's JSON has no NaN or Infinity: a day without a value is null
+    assert [chart_number(v) for v in (float("nan"), float("inf"), -float("inf"))] == [None] * 3
+    assert chart_number(np.float64(1.234567)) == 1.2346

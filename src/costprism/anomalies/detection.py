@@ -291,13 +291,15 @@ def chart_days(
     return tuple(
         {
             "day": series.days[t].isoformat(),
-            "actual": _number(values[row, t]),
-            "expected": _number(model.expected[row, t]),
+            "actual": chart_number(values[row, t]),
+            "expected": chart_number(model.expected[row, t]),
             "anomalous": bool(model.anomalous[row, t]),
         }
         for t in range(first, last)
     )
 
 
-def _number(value: float) -> float | None:
-    return None if np.isnan(value) else round(float(value), 4)
+def chart_number(value: float) -> float | None:
+    """A chart point as stored JSON: None for a day without a value (PostgreSQL's JSON has
+    no NaN or infinity)."""
+    return round(float(value), 4) if np.isfinite(value) else None

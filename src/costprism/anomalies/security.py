@@ -22,7 +22,7 @@ import ibis
 import ibis.expr.types as ir
 import pandas as pd
 
-from costprism.anomalies.detection import DetectionSettings, Finding, detect
+from costprism.anomalies.detection import DetectionSettings, Finding, chart_number, detect
 from costprism.anomalies.series import DailySeries, series_from_frame
 from costprism.engine.backends import LedgerView
 from costprism.engine.filters import Filter
@@ -107,7 +107,7 @@ def _days(series: DailySeries, row: int, first: int, last: int) -> tuple[dict[st
     return tuple(
         {
             "day": series.days[t].isoformat(),
-            "actual": round(float(series.values[row, t]), 4),
+            "actual": chart_number(series.values[row, t]),
             "expected": 0.0 if t >= first else None,
             "anomalous": first <= t < last,
         }
