@@ -46,7 +46,7 @@ from typing import Literal
 
 import yaml
 
-from costprism.allocation.rules import compose, read_text
+from costprism.allocation.rules import YamlParser, compose, read_text
 from costprism.errors import InputError
 from costprism.roles import ROLES
 
@@ -217,15 +217,12 @@ def _error(parser: _Parser | None, node: yaml.Node | None, message: str) -> Inpu
     return InputError(f"{SMTP_ENV}* environment: {message}", code="alerts.invalid")
 
 
-class _Parser:
-    def __init__(self, name: str, home: Path, env: Mapping[str, str]) -> None:
-        self.name, self.home, self.env = name, home, env
+class _Parser(YamlParser):
+    code = "alerts.invalid"
 
-    def fail(self, node: yaml.Node | None, message: str) -> InputError:
-        where = self.name
-        if node is not None:
-            where += f":{node.start_mark.line + 1}:{node.start_mark.column + 1}"
-        return InputError(f"{where}: {message}", code="alerts.invalid")
+    def __init__(self, name: str, home: Path, env: Mapping[str, str]) -> None:
+        super().__init__(name)
+        self.home, self.env = home, env
 
     def config(self, root: yaml.Node | None) -> AlertsConfig:
         if root is None:
@@ -371,29 +368,22 @@ class _Parser:
         return found
 
     def mapping(
-        self, node: yaml.Node | None, what: str, keys: set[str] | None
+        self, node: yaml.Node | None, what: str, keys: set[str] | None = None
     ) -> dict[str, yaml.Node]:
-        if not isinstance(node, yaml.MappingNode):
-            raise self.fail(node, f"{what} must be a mapping (key: value)")
-        found: dict[str, yaml.Node] = {}
-        for key, value in node.value:
-            name = self.scalar(key, f"a key of {what}")
-            if keys is not None and name not in keys:
-                raise self.fail(
-                    key, f"unknown key {name!r} in {what}; use {', '.join(sorted(keys))}"
-                )
-            found[name] = value
+        found = super().mapping(node, what)  # a mapping with no key twice, or an error
+        if keys is not None and isinstance(node, yaml.MappingNode):
+            for key, _ in node.value:
+                if key.value not in keys:
+                    raise self.fail(
+                        key, f"unknown key {key.value!r} in {what}; use {', '.join(sorted(keys))}"
+                    )
         return found
 
     def flat(self, node: yaml.Node | None, what: str, keys: set[str]) -> dict[str, str]:
         return {k: self.scalar(v, k) for k, v in self.mapping(node, what, keys).items()}
 
-    def scalar(self, node: yaml.Node | None, what: str) -> str:
-        if not isinstance(node, yaml.ScalarNode) or node.value == "":
-            raise self.fail(node, f"{what} must be a single value")
-        return str(node.value)
-
     def scalars(self, node: yaml.Node, what: str) -> tuple[str, ...]:
+        """A value or a list of values (the list may be empty: no channels)."""
         if isinstance(node, yaml.ScalarNode):
             return (self.scalar(node, what),)
         if not isinstance(node, yaml.SequenceNode):
