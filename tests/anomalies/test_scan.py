@@ -61,3 +61,13 @@ def test_the_scan_obeys_the_callers_scope(shop_view: LedgerView) -> None:
     found = scan(shop_view, BY, DetectionSettings(), scope=data, explain=False)
     assert {d.finding.scope["SubAccountId"] for d in found} == {"222"}
     assert pytest.approx(2_400.0, rel=0.01) in [d.finding.impact for d in found]
+
+
+def test_a_run_explains_only_its_largest_anomalies(shop_view: LedgerView) -> None:
+    everything = scan(shop_view, ("SubAccountId", "ServiceName"), DetectionSettings())
+    assert len(everything) >= 2
+    assert all(d.explained for d in everything)
+    limited = scan(shop_view, ("SubAccountId", "ServiceName"), DetectionSettings(explain_limit=1))
+    (explained,) = [d for d in limited if d.explained]
+    assert abs(explained.finding.impact) == max(abs(d.finding.impact) for d in limited)
+    assert all(not d.drivers for d in limited if not d.explained)

@@ -63,6 +63,9 @@ class DetectionSettings:
     recurring_tolerance: float = 0.5
     max_run_days: int = 14
     severity_thresholds: tuple[float, float, float] = (250.0, 2_500.0, 25_000.0)
+    # drivers take one engine query per anomaly (0.1-1 s): a run explains its largest ones
+    # only, so a permissive sensitivity cannot turn one request into minutes of queries
+    explain_limit: int = 25
 
     @property
     def threshold(self) -> float:

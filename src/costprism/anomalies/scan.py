@@ -35,6 +35,7 @@ class Detected:
     dimensions: tuple[str, ...]
     finding: Finding
     drivers: tuple[Driver, ...] = field(default=())
+    explained: bool = False  # drivers computed in this run (else the stored ones stand)
 
     @property
     def scope_key(self) -> str:
@@ -71,8 +72,8 @@ def scan(
     security: bool = True,
     explain: bool = True,
 ) -> list[Detected]:
-    """Detect cost anomalies by ``dimensions`` (and, with ``security``, the security rules),
-    each explained by its drivers when ``explain``."""
+    """Detect cost anomalies by ``dimensions`` (and, with ``security``, the security rules);
+    with ``explain``, the ``settings.explain_limit`` largest by impact get their drivers."""
     series = read_series(
         view, dimensions, scope=scope, filters=(*filters, NOT_TAX), start=start, end=end
     )
@@ -87,7 +88,11 @@ def scan(
         ]
     if not explain:
         return found
-    return [_explained(view, d, (*scope, *filters)) for d in found]
+    largest = sorted(range(len(found)), key=lambda i: -abs(found[i].finding.impact))
+    chosen = set(largest[: settings.explain_limit])
+    return [
+        _explained(view, d, (*scope, *filters)) if i in chosen else d for i, d in enumerate(found)
+    ]
 
 
 def _explained(view: LedgerView, detected: Detected, caller: Sequence[Filter]) -> Detected:
@@ -95,5 +100,5 @@ def _explained(view: LedgerView, detected: Detected, caller: Sequence[Filter]) -
     found = drivers(view, f.scope, f.currency, f.start, f.end, caller=caller)
     return Detected(
         kind=detected.kind, rule=detected.rule, dimensions=detected.dimensions, finding=f,
-        drivers=tuple(found),
+        drivers=tuple(found), explained=True,
     )  # fmt: skip

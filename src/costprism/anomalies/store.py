@@ -121,7 +121,8 @@ def _refresh(anomaly: Anomaly, detected: Detected, now: datetime) -> None:
     f = detected.finding
     anomaly.end, anomaly.actual, anomaly.expected = f.end, f.actual, f.expected
     anomaly.impact, anomaly.severity = f.impact, f.severity
-    anomaly.drivers = [d.record() for d in detected.drivers]
+    if detected.explained:  # else the drivers of an earlier run stand
+        anomaly.drivers = [d.record() for d in detected.drivers]
     anomaly.series = [dict(day) for day in f.daily]
     anomaly.updated_at = now
 
