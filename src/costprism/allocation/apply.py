@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, date, datetime
-from typing import Any
 
 import ibis
 import ibis.expr.types as ir
@@ -72,10 +71,11 @@ def allocate_ledger(
         earlier = _earlier_parts(view, rows.filter(rows[PERIOD] < start), kept, keys, rules)
         view.backend.to_parquet(earlier, scratch / KEPT_FILE)
     parts = sorted(str(f) for f in scratch.glob("*.parquet"))
-    count = _count(view.backend, parts)
+    count = 0
     if parts:
         (scratch / DAILY).mkdir()
         allocations = view.backend.read_parquet(parts)
+        count = int(allocations.count().execute())
         daily = allocated_daily(rows, allocations, keys, rules.dimensions)
         view.backend.to_parquet(daily, scratch / DAILY / PART_FILE)
     return store.publish(
@@ -152,11 +152,3 @@ def _earlier_parts(
         SHARED,
         joined[SHARE].fill_null(ibis.literal(1, type=SHARE_TYPE)).name(SHARE),
     )
-
-
-def _count(backend: Any, files: Sequence[str]) -> int:
-    if not files:
-        return 0
-    listed = ", ".join("'" + f.replace("'", "''") + "'" for f in files)
-    result = backend.raw_sql(f"SELECT count(*) FROM read_parquet([{listed}])").fetchone()
-    return int(result[0]) if result else 0
