@@ -169,6 +169,44 @@ def test_month_edges_compare_with_the_same_position_in_earlier_months() -> None:
     assert earlier[0] == [0]  # the first month edge: nothing earlier
 
 
+def month_end_batches(values: np.ndarray, factor: float) -> np.ndarray:
+    """The last three days of every month at ``factor`` times their usage."""
+    last_three = np.array([(d + timedelta(days=3)).month != d.month for d in calendar()])
+    return values * np.where(last_three, factor, 1.0)
+
+
+def test_month_end_batches_that_scale_with_the_day_are_not_anomalies() -> None:
+    # 1.8x the day's usage: a weekend's month end adds less than a weekday's, so the extra
+    # of earlier months, as an amount, would flag a weekday month end after a weekend one
+    values = month_end_batches(weekly(level=1_000.0, weekend=0.4), 1.8)
+    assert detect(series(values), SETTINGS) == []
+    model = expectation(values[None, :], calendar(), SETTINGS)
+    march_31 = calendar().index(date(2026, 3, 31))  # a Tuesday, after two Saturday month ends
+    assert model.expected[0, march_31] == pytest.approx(values[march_31], rel=0.15)
+
+
+def test_a_spike_on_a_month_end_is_still_an_anomaly() -> None:
+    values = month_end_batches(weekly(level=1_000.0, weekend=0.4), 1.8)
+    june_29 = calendar().index(date(2026, 6, 29))
+    values[june_29] *= 4
+    (found,) = detect(series(values), SETTINGS)
+    assert found.start == found.end == date(2026, 6, 29)
+
+
+def test_the_first_month_teaches_no_month_edge_charge() -> None:
+    # before four weeks of history the weekday base is unformed: January's edges (and the
+    # first days of February) are not learned, so February's end is not judged either;
+    # nor do those edges enter the weekday base as usual days
+    values = month_end_batches(weekly(level=1_000.0, weekend=0.4), 1.8)
+    model = expectation(values[None, :], calendar(), SETTINGS)
+    feb_26 = calendar().index(date(2026, 2, 26))
+    assert not model.anomalous[0, : feb_26 + 3].any()
+    assert np.isnan(model.expected[0, :4]).all()  # January 1-3 are no base for January 4
+    assert not np.isnan(model.expected[0, 4:]).any()
+    january_29 = calendar().index(date(2026, 1, 29))  # a month-end Thursday
+    assert model.expected[0, january_29 + 7] == pytest.approx(values[january_29 - 7], rel=0.1)
+
+
 def test_a_lasting_step_becomes_the_new_normal() -> None:
     values = weekly()
     values[60:] *= 3  # a new workload that stays

@@ -9,7 +9,7 @@ import pyarrow.compute as pc
 import pytest
 
 from costprism.demo.anomalies import plan_anomalies
-from costprism.demo.catalog import Catalog, build_catalog
+from costprism.demo.catalog import CHURN_SHARE, DAYS_PER_MONTH, Catalog, build_catalog
 from costprism.demo.company import NORTHWIND
 from costprism.demo.provider import ProviderModel, provider_model
 from costprism.demo.timeline import build_timeline
@@ -83,3 +83,25 @@ def test_the_new_region_is_new_to_its_sub_account() -> None:
     there = (cat.sub == sub) & (cat.region == region)
     assert there.any()
     assert (cat.anomaly[there] == p.index).all()
+
+
+@pytest.mark.parametrize("provider", [0, 1, 2, 3])
+def test_short_lived_resources_move_no_scope_by_much(provider: int) -> None:
+    """Churn stays inside (account, service) scopes with lasting resources, is never a GPU
+    machine and costs at most CHURN_SHARE of the scope: the level changes are the planned
+    anomalies (which the anomaly resources and multipliers make, outside this churn)."""
+    model, cat = catalog(provider, 100_000)
+    short = ((cat.first > 0) | (cat.last < TIMELINE.days - 1)) & (cat.anomaly < 0)
+    assert short.sum() > 10  # there is churn to check
+    skus = model.skus
+    gpu = np.array(["GpuCount=" in (s.details or "") for s in skus])[cat.sku]
+    assert not (short & gpu).any()
+    instance, per_month = cat.flags["instance"], cat.flags["per_month"]
+    quantity = np.where(instance, 24.0, np.where(per_month, cat.base / DAYS_PER_MONTH, cat.base))
+    daily = quantity * np.array([s.list_price for s in skus])[cat.sku]
+    scope = [(int(u), skus[k].service.name) for u, k in zip(cat.sub, cat.sku, strict=True)]
+    lasting: dict[tuple[int, str], float] = {}
+    for key, cost, brief in zip(scope, daily, short, strict=True):
+        lasting[key] = lasting.get(key, 0.0) + (0.0 if brief else float(cost))
+    for key, cost in zip(np.array(scope, dtype=object)[short], daily[short], strict=True):
+        assert cost <= CHURN_SHARE * lasting[tuple(key)] + 1e-9

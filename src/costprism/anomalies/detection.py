@@ -12,12 +12,17 @@ answer for the days it had already seen:
 * **month-start and month-end charges**: on the first three and last three days of a
   month, the extra cost seen at the same position in up to three earlier months (the
   median of three, the smaller of two), with a wider tolerance there
-  (``recurring_tolerance`` of that extra), because such charges follow the month's usage;
+  (``recurring_tolerance`` of that extra). An extra is learned both as an amount (a fixed
+  monthly fee) and as a ratio to that day's base (a month-end batch that scales with the
+  day's usage: twice a weekend's cost, twice a weekday's); the day expects the larger of
+  the two, so neither kind of charge raises an alarm. Extras are learned only once a scope
+  has four weeks of history, when its weekday base is formed;
 * **scale**: 1.4826 × the median absolute residual of the last 56 days (MAD), at least
   ``min_relative_scale`` of the expected cost;
-* **robustness**: the history the model reads is *cleaned*: each day is clipped to the
-  expected ± threshold × scale before later days use it, so an anomaly does not raise the
-  expectation of the days after it; after ``max_run_days`` anomalous days in a row the
+* **robustness**: the history the model reads is *cleaned*: each day that could be judged
+  (``min_history_days`` in) is clipped to the expected ± threshold × scale before later
+  days use it, so an anomaly does not raise the expectation of the days after it (the
+  first weeks are taken as they are: their weekday base is still forming); after ``max_run_days`` anomalous days in a row the
   scope's days enter the history as they are (a lasting change becomes the new normal).
 
 A day is anomalous when actual − expected exceeds ``threshold`` × scale (threshold =
@@ -46,6 +51,7 @@ WEEKS = 4
 SCALE_WINDOW = 56
 MAD = 1.4826
 TREND_LAG = 17.5  # how far the four-week weekday median lags behind the day it predicts
+MAX_RATIO = 10.0  # an edge day above 10x its base is a fixed charge: learned as an amount only
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -132,6 +138,7 @@ def expectation(
     usual = np.full((scopes, count), np.nan)  # clean minus the month-position extra
     residual = np.full((scopes, count), np.nan)  # usual minus the weekday/level base
     extra_seen = np.full((scopes, count), np.nan)  # clean minus base, on month positions
+    ratio_seen = np.full((scopes, count), np.nan)  # that extra as a share of the base
     history = np.cumsum(~np.isnan(values), axis=1) - (~np.isnan(values))
     earlier = same_position_days(days)
     z = settings.threshold
@@ -140,7 +147,7 @@ def expectation(
         x = values[:, t]
         base = _base(usual, t, settings.max_daily_growth)
         extra, tolerance, compared = _recurring(
-            extra_seen, earlier[t], settings.recurring_tolerance
+            extra_seen, ratio_seen, base, earlier[t], settings.recurring_tolerance
         )
         sigma = _scale(residual, t, base, settings.min_relative_scale)
         width = np.maximum(sigma, tolerance)
@@ -158,12 +165,18 @@ def expectation(
         run = np.where(anomalous[:, t], run + 1, 0)
         known = ~np.isnan(guess)
         lasting = run > settings.max_run_days  # the new normal: the history takes it as is
-        cleaned = np.where(known & ~lasting, np.clip(x, guess - z * width, guess + z * width), x)
+        judged = known & ~lasting & (history[:, t] >= settings.min_history_days)
+        cleaned = np.where(judged, np.clip(x, guess - z * width, guess + z * width), x)
         clean[:, t] = cleaned
         if earlier[t]:  # the actual extra (a month's edge is judged against several months),
-            settled = history[:, t] >= WEEK  # once a week of history gives a base
+            settled = history[:, t] >= WEEKS * WEEK  # once four weeks of history give a base
             extra_seen[:, t] = np.where(settled, x - base, np.nan)
-        usual[:, t] = np.where(known, cleaned - extra, cleaned)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                proportional = settled & (base > 0) & (x <= MAX_RATIO * base)
+                ratio_seen[:, t] = np.where(proportional, (x - base) / base, np.nan)
+        # a month edge with no earlier month to learn from is no usual day either: its
+        # charge (a month-start credit, a month-end batch) would bend the weekday base
+        usual[:, t] = np.where(compared, np.where(known, cleaned - extra, cleaned), np.nan)
         residual[:, t] = usual[:, t] - base
     return Expectation(expected=expected, scale=scale, anomalous=anomalous)
 
@@ -208,23 +221,33 @@ def _base(usual: FloatMatrix, t: int, max_growth: float) -> FloatMatrix:
 
 
 def _recurring(
-    extra_seen: FloatMatrix, same: list[int], tolerance: float
+    extra_seen: FloatMatrix,
+    ratio_seen: FloatMatrix,
+    base: FloatMatrix,
+    same: list[int],
+    tolerance: float,
 ) -> tuple[FloatMatrix, FloatMatrix, npt.NDArray[np.bool_]]:
-    """The month-position extra expected today, the tolerance around it, and whether an
-    earlier month gave one (True off the month edges)."""
+    """The month-position extra expected today (the larger of the amount and the ratio to
+    today's base seen in earlier months), the tolerance around it, and whether an earlier
+    month gave one (True off the month edges)."""
     rows = len(extra_seen)
     if not same:
         return np.zeros(rows), np.zeros(rows), np.ones(rows, dtype=bool)
-    values = extra_seen[:, same]  # NaN where not yet known (a first month edge: itself)
-    known = ~np.isnan(values)
-    if values.shape[1] == 2:
-        magnitude = np.where(known, np.abs(values), np.inf)
-        extra = values[np.arange(rows), np.argmin(magnitude, axis=1)]
-    else:
-        extra = _nanmedian(values)
-    extra = np.nan_to_num(extra)
-    compared: npt.NDArray[np.bool_] = np.asarray(known.any(axis=1), dtype=bool)
+    amount = _typical(extra_seen[:, same])  # NaN where not yet known
+    ratio = _typical(ratio_seen[:, same])
+    extra = np.fmax(np.nan_to_num(amount), np.nan_to_num(ratio * base))
+    compared: npt.NDArray[np.bool_] = np.asarray(~np.isnan(amount), dtype=bool)
     return extra, tolerance * np.abs(extra), compared
+
+
+def _typical(values: FloatMatrix) -> FloatMatrix:
+    """Per row: the median of three earlier months' values, the smaller of two, the one."""
+    if values.shape[1] != 2:
+        return _nanmedian(values)
+    known = ~np.isnan(values)
+    magnitude = np.where(known, np.abs(values), np.inf)
+    smaller = values[np.arange(len(values)), np.argmin(magnitude, axis=1)]
+    return np.where(known.any(axis=1), smaller, np.nan)
 
 
 def _scale(residual: FloatMatrix, t: int, base: FloatMatrix, floor: float) -> FloatMatrix:

@@ -35,6 +35,7 @@ from costprism.demo.timeline import Timeline
 
 DAYS_PER_MONTH = 30.44
 EPHEMERAL = 0.2  # share of resources that come and go (mean life five weeks)
+CHURN_SHARE = 0.25  # the most a short-lived resource may cost of its scope's lasting ones
 WEEKEND = {"prod": (0.85, 1.0), "staging": (0.45, 0.85), "dev": (0.2, 0.6), "sandbox": (0.1, 0.5)}
 SPOT_SHARE = {"prod": 0.1, "staging": 0.4, "dev": 0.5, "sandbox": 0.5}
 TAG_SHARES = (0.09, 0.145, 0.175, 0.2)  # cumulative: untagged, no team, bad team, bad env
@@ -88,10 +89,11 @@ def build_catalog(
     wanted = _usage_rows_per_month(model, rows_per_month) * len(timeline.months)
     subs, skus = _anchors(model, planned)
     pool = len(subs) + math.ceil(wanted / (0.6 * timeline.days)) + 32
-    draw = _draw(model, rng, timeline, pool, subs, skus)
+    draw = _quiet_churn(model, timeline, _draw(model, rng, timeline, pool, subs, skus))
     alive = np.clip(draw["last"] - draw["first"] + 1, 0, None)
     keep = max(int(np.searchsorted(np.cumsum(alive), wanted)) + 1, len(subs))
-    draw = {k: v[:keep] for k, v in draw.items()}
+    # again on the resources kept: a scope may have lost lasting resources to the cut
+    draw = _quiet_churn(model, timeline, {k: v[:keep] for k, v in draw.items()})
     for p in planned:
         more = _anomaly_draw(model, rng, draw, p)
         if more is not None:
@@ -149,6 +151,28 @@ def _draw(
     died = born + rng.geometric(1 / 35, n) - 1
     first[short], last[short] = np.maximum(born[short], 0), np.minimum(died[short], last[short])
     return _shape(model, rng, sub, sku, region, first, last)
+
+
+def _quiet_churn(model: ProviderModel, timeline: Timeline, draw: Draw) -> Draw:
+    """Short-lived resources that would change their scope's level last the whole timeline
+    instead: a GPU machine, an account's first resource of a service, or one costing more
+    than ``CHURN_SHARE`` of the lasting resources of its (account, service). The churn that
+    stays moves no scope by much, so the demo's changes of level are its planned anomalies,
+    all in its ground truth (``anomalies.json``). Draws nothing: the rest stays as drawn."""
+    sku, first, last = draw["sku"], draw["first"], draw["last"]
+    short = (first > 0) | (last < timeline.days - 1)
+    daily = model.sku_array("list_price")[sku] * np.where(
+        model.sku_array("instance")[sku],
+        24.0,
+        np.where(model.sku_array("per_month")[sku], draw["base"] / DAYS_PER_MONTH, draw["base"]),
+    )
+    gpu = np.array(["GpuCount=" in (s.details or "") for s in model.skus])[sku]
+    services = np.array([s.service.name for s in model.skus])[sku]
+    scope = np.unique(np.char.add(draw["sub"].astype(str), "|" + services), return_inverse=True)[1]
+    lasting = np.bincount(scope, weights=np.where(short, 0.0, daily), minlength=scope.max() + 1)
+    loud = short & (gpu | (daily > CHURN_SHARE * lasting[scope]))
+    first[loud], last[loud] = 0, timeline.days - 1
+    return draw
 
 
 def _sku_weights(model: ProviderModel, sub: SubAccount) -> FloatArray:
