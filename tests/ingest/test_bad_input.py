@@ -269,6 +269,14 @@ def test_the_fix_hint_does_not_depend_on_the_file_name(
         ),
         pytest.param(9, "BillingCurrency", "US$", "bad-currency", "USD, EUR or JPY", id="currency"),
         pytest.param(11, "Tags", "[1, 2]", "bad-json", "JSON object", id="tags"),
+        pytest.param(
+            6,
+            "Tags",
+            '{"team": "a", "team": "b"}',
+            "duplicate-key",
+            "one value per key",
+            id="tags-key-twice",
+        ),
         pytest.param(13, "BillingAccountId", "", "not-null", "fill BillingAccountId", id="empty"),
     ],
 )

@@ -199,6 +199,7 @@ def test_a_bad_enum_hint_lists_the_allowed_values() -> None:
         ("{}", {}, set()),
         ("[1, 2]", None, {"bad-json"}),
         ('"text"', None, {"bad-json"}),
+        ('{"team": "a", "env": "prod", "team": "b"}', None, {"duplicate-key"}),
         pytest.param(
             "not json",
             None,

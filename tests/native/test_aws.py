@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import duckdb
 import pytest
 
-from costprism.native.aws import CUR, CUR2, _tag_key, cur2_name
+from costprism.native.aws import _CUR2_TAGS, CUR, CUR2, _tag_key, cur2_name
 
 
 @pytest.mark.parametrize(
@@ -34,3 +35,20 @@ def test_both_layouts_map_the_same_columns() -> None:
 def test_user_tag_keys_lose_their_prefix_and_aws_tags_keep_theirs() -> None:
     assert _tag_key("resourceTags/user:cost-center") == "cost-center"
     assert _tag_key("resourceTags/aws:createdBy") == "aws:createdBy"
+
+
+@pytest.mark.parametrize(
+    ("text", "tags"),
+    [
+        ('{"user_team": "a", "aws_createdBy": "me"}', {"team": "a", "aws:createdBy": "me"}),
+        ('{"user_team": "a", "team": "b"}', {"team": "a"}),  # two keys become one: the first
+        ('{"user_team": "a", "user_team": "b"}', None),  # a key twice: no map, no failed read
+        ("{}", None),
+        ("not json", None),
+    ],
+)
+def test_cur2_tags_read_any_json_text(text: str, tags: dict[str, str] | None) -> None:
+    sql = _CUR2_TAGS.replace("`resource_tags`", '"resource_tags"')
+    query = f"SELECT {sql} FROM (SELECT ? AS resource_tags)"
+    (row,) = duckdb.connect().execute(query, [text]).fetchall()
+    assert row[0] == tags

@@ -22,8 +22,9 @@ answer for the days it had already seen:
 * **robustness**: the history the model reads is *cleaned*: each day that could be judged
   (``min_history_days`` in) is clipped to the expected ± threshold × scale before later
   days use it, so an anomaly does not raise the expectation of the days after it (the
-  first weeks are taken as they are: their weekday base is still forming); after ``max_run_days`` anomalous days in a row the
-  scope's days enter the history as they are (a lasting change becomes the new normal).
+  first weeks are taken as they are: their weekday base is still forming); after
+  ``max_run_days`` anomalous days in a row the scope's days enter the history as they are
+  (a lasting change becomes the new normal).
 
 A day is anomalous when actual − expected exceeds ``threshold`` × scale (threshold =
 ``BASE_THRESHOLD / sensitivity``), ``min_relative_excess / sensitivity`` of the expected

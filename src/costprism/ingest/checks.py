@@ -203,6 +203,8 @@ def _type_checks(plan: ColumnPlan, found: str, typed: str) -> list[Check]:
         ]
     if spec.focus_type == "datetime":
         return _datetime_checks(plan, found, typed)
+    if spec.focus_type == "key_value" and not plan.source_type.startswith("MAP"):
+        return [_json_check(plan, found, typed), _duplicate_key_check(plan, found)]
     if spec.focus_type in ("key_value", "json"):
         return [_json_check(plan, found, typed)]
     if name in ENUMS:
@@ -294,7 +296,7 @@ def _json_check(plan: ColumnPlan, found: str, typed: str) -> Check:
     if plan.source_type.startswith("MAP"):
         condition = "false"
     elif plan.spec.focus_type == "key_value":
-        condition = f"{found} AND {typed} IS NULL"
+        condition = f"{found} AND {typed} IS NULL AND NOT {_repeats_a_key(value)}"
     else:
         condition = (
             f"{found} AND NOT coalesce(json_type(TRY_CAST({value} AS JSON)) = 'OBJECT', false)"
@@ -306,6 +308,23 @@ def _json_check(plan: ColumnPlan, found: str, typed: str) -> Check:
         f"{name} is not a JSON object",
         'write a flat JSON object such as {"team": "payments"}',
     )
+
+
+def _duplicate_key_check(plan: ColumnPlan, found: str) -> Check:
+    name = plan.spec.name
+    return _error(
+        "duplicate-key",
+        name,
+        f"{found} AND {_repeats_a_key(cleaned(plan))}",
+        f"{name} names a key twice",
+        "keep one value per key",
+    )
+
+
+def _repeats_a_key(value: str) -> str:
+    """SQL true where text is a JSON object that names a key twice (a map can't hold it)."""
+    keys = f"json_keys(TRY_CAST({value} AS JSON))"
+    return f"coalesce(len({keys}) > len(list_distinct({keys})), false)"
 
 
 def _error(rule: str, column: str, condition: str, message: str, hint: str) -> Check:
@@ -353,9 +372,15 @@ def _decimal(value: str, source_type: str) -> str:
 
 
 def _key_value(value: str, source_type: str) -> str:
+    """A map from a map, or from JSON object text; null for other text and for an object
+    that names a key twice (DuckDB refuses such a map even under TRY_CAST, failing the
+    whole read: the ``duplicate-key`` check reports the row instead)."""
     if source_type.startswith("MAP"):
         return f"CAST({value} AS MAP(VARCHAR, VARCHAR))"
-    return f"TRY_CAST(TRY_CAST({value} AS JSON) AS MAP(VARCHAR, VARCHAR))"
+    return (
+        f"CASE WHEN NOT {_repeats_a_key(value)} "
+        f"THEN TRY_CAST(TRY_CAST({value} AS JSON) AS MAP(VARCHAR, VARCHAR)) END"
+    )
 
 
 def _enum(value: str, allowed: Sequence[str]) -> str:

@@ -513,11 +513,23 @@ def _tag_key(column: str) -> str:
     return key.removeprefix("user:")
 
 
+_CUR2_RAW = "TRY_CAST(TRY_CAST(`resource_tags` AS JSON) AS MAP(VARCHAR, VARCHAR))"
+# DuckDB refuses a map with a key twice even under TRY_CAST, failing the whole read: a JSON
+# text that names a key twice reads as no tags
+_CUR2_MAP = (
+    "CASE WHEN coalesce(len(json_keys(TRY_CAST(`resource_tags` AS JSON))) = "
+    "len(list_distinct(json_keys(TRY_CAST(`resource_tags` AS JSON)))), true) "
+    f"THEN {_CUR2_RAW} END"
+)
+_CUR2_ENTRIES = (
+    f"list_transform(map_entries({_CUR2_MAP}), e -> {{'key': regexp_replace(regexp_replace("
+    "e.key, '^user_', ''), '^aws_', 'aws:'), 'value': e.value})"
+)
+# two keys may become one (`user_team` and `team`): the first is kept
 _CUR2_TAGS = (
-    "CASE WHEN cardinality(TRY_CAST(TRY_CAST(`resource_tags` AS JSON) AS MAP(VARCHAR, VARCHAR)))"
-    " > 0 THEN map_from_entries(list_transform(map_entries(TRY_CAST(TRY_CAST(`resource_tags` "
-    "AS JSON) AS MAP(VARCHAR, VARCHAR))), e -> {'key': regexp_replace(regexp_replace(e.key, "
-    "'^user_', ''), '^aws_', 'aws:'), 'value': e.value})) END"
+    f"CASE WHEN cardinality({_CUR2_MAP}) > 0 THEN map_from_entries(list_filter("
+    f"{_CUR2_ENTRIES}, (e, i) -> list_position(list_transform({_CUR2_ENTRIES}, x -> x.key), "
+    "e.key) = i)) END"
 )
 
 _NUMBERS = (
