@@ -591,7 +591,8 @@ def _renamed(rule: Rule) -> Rule:
             sql=_CUR2_TAGS,
             explain=(
                 "`resource_tags` (a map, or its JSON text in CSV): `user_team` → `team`, "
-                "`aws_createdBy` → `aws:createdBy`"
+                "`aws_createdBy` → `aws:createdBy`; keys that become one keep the first; "
+                "JSON text that names a key twice → no tags"
             ),
         )
 
