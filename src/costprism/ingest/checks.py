@@ -204,7 +204,7 @@ def _type_checks(plan: ColumnPlan, found: str, typed: str) -> list[Check]:
     if spec.focus_type == "datetime":
         return _datetime_checks(plan, found, typed)
     if spec.focus_type == "key_value" and not plan.source_type.startswith("MAP"):
-        return [_json_check(plan, found, typed), _duplicate_key_check(plan, found)]
+        return [_json_check(plan, found, typed), _duplicate_key_check(plan, found, typed)]
     if spec.focus_type in ("key_value", "json"):
         return [_json_check(plan, found, typed)]
     if name in ENUMS:
@@ -296,11 +296,9 @@ def _json_check(plan: ColumnPlan, found: str, typed: str) -> Check:
     if plan.source_type.startswith("MAP"):
         condition = "false"
     elif plan.spec.focus_type == "key_value":
-        condition = f"{found} AND {typed} IS NULL AND NOT {_repeats_a_key(value)}"
+        condition = f"{found} AND {typed} IS NULL AND NOT {_is_object(value)}"
     else:
-        condition = (
-            f"{found} AND NOT coalesce(json_type(TRY_CAST({value} AS JSON)) = 'OBJECT', false)"
-        )
+        condition = f"{found} AND NOT {_is_object(value)}"
     return _error(
         "bad-json",
         name,
@@ -310,21 +308,21 @@ def _json_check(plan: ColumnPlan, found: str, typed: str) -> Check:
     )
 
 
-def _duplicate_key_check(plan: ColumnPlan, found: str) -> Check:
+def _duplicate_key_check(plan: ColumnPlan, found: str, typed: str) -> Check:
+    """Every JSON object becomes a map (nested values as their JSON text) except one that
+    names a key twice: an object whose map is null is that one."""
     name = plan.spec.name
     return _error(
         "duplicate-key",
         name,
-        f"{found} AND {_repeats_a_key(cleaned(plan))}",
+        f"{found} AND {typed} IS NULL AND {_is_object(cleaned(plan))}",
         f"{name} names a key twice",
         "keep one value per key",
     )
 
 
-def _repeats_a_key(value: str) -> str:
-    """SQL true where text is a JSON object that names a key twice (a map can't hold it)."""
-    keys = f"json_keys(TRY_CAST({value} AS JSON))"
-    return f"coalesce(len({keys}) > len(list_distinct({keys})), false)"
+def _is_object(value: str) -> str:
+    return f"coalesce(json_type(TRY_CAST({value} AS JSON)) = 'OBJECT', false)"
 
 
 def _error(rule: str, column: str, condition: str, message: str, hint: str) -> Check:
@@ -372,14 +370,19 @@ def _decimal(value: str, source_type: str) -> str:
 
 
 def _key_value(value: str, source_type: str) -> str:
-    """A map from a map, or from JSON object text; null for other text and for an object
-    that names a key twice (DuckDB refuses such a map even under TRY_CAST, failing the
-    whole read: the ``duplicate-key`` check reports the row instead)."""
     if source_type.startswith("MAP"):
         return f"CAST({value} AS MAP(VARCHAR, VARCHAR))"
+    return json_map(value)
+
+
+def json_map(text: str) -> str:
+    """SQL reading JSON object text as a map; null for other text, and for an object that
+    names a key twice (DuckDB refuses such a map even under TRY_CAST, failing the whole
+    read; an import reports the row as ``duplicate-key`` instead)."""
+    keys = f"json_keys(TRY_CAST({text} AS JSON))"
     return (
-        f"CASE WHEN NOT {_repeats_a_key(value)} "
-        f"THEN TRY_CAST(TRY_CAST({value} AS JSON) AS MAP(VARCHAR, VARCHAR)) END"
+        f"CASE WHEN NOT coalesce(len({keys}) > len(list_distinct({keys})), false) "
+        f"THEN TRY_CAST(TRY_CAST({text} AS JSON) AS MAP(VARCHAR, VARCHAR)) END"
     )
 
 

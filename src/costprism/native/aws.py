@@ -21,7 +21,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 
-from costprism.ingest.checks import literal, quote
+from costprism.ingest.checks import json_map, literal, quote
 from costprism.native.mapping import NativeFormat, Rule, lookup, service_rules
 
 _TYPE = "`lineItem/LineItemType`"
@@ -513,14 +513,7 @@ def _tag_key(column: str) -> str:
     return key.removeprefix("user:")
 
 
-_CUR2_RAW = "TRY_CAST(TRY_CAST(`resource_tags` AS JSON) AS MAP(VARCHAR, VARCHAR))"
-# DuckDB refuses a map with a key twice even under TRY_CAST, failing the whole read: a JSON
-# text that names a key twice reads as no tags
-_CUR2_MAP = (
-    "CASE WHEN coalesce(len(json_keys(TRY_CAST(`resource_tags` AS JSON))) = "
-    "len(list_distinct(json_keys(TRY_CAST(`resource_tags` AS JSON)))), true) "
-    f"THEN {_CUR2_RAW} END"
-)
+_CUR2_MAP = json_map("`resource_tags`")  # JSON text that names a key twice: no tags
 _CUR2_ENTRIES = (
     f"list_transform(map_entries({_CUR2_MAP}), e -> {{'key': regexp_replace(regexp_replace("
     "e.key, '^user_', ''), '^aws_', 'aws:'), 'value': e.value})"
