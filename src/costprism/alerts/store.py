@@ -67,10 +67,8 @@ def claim(
     if row is None:
         try:
             with session.begin_nested():
-                session.add(AlertDelivery(key=key, alert=alert[:500], kind=kind,
-                                          recipient=recipient[:300], channel=channel[:100],
-                                          subject=subject[:500], status=SENDING, attempts=0,
-                                          error="", first_at=now, last_at=now))  # fmt: skip
+                session.add(_new_delivery(key, alert, kind, recipient, channel, subject,
+                                          status=SENDING, now=now))  # fmt: skip
         except IntegrityError:
             return False
         return True
@@ -107,19 +105,7 @@ def record_attempt(
     now = now or utcnow()
     row = find_delivery(session, key)
     if row is None:
-        row = AlertDelivery(
-            key=key,
-            alert=alert[:500],
-            kind=kind,
-            recipient=recipient[:300],
-            channel=channel[:100],
-            subject=subject[:500],
-            status=FAILED,
-            attempts=0,
-            error="",
-            first_at=now,
-            last_at=now,
-        )
+        row = _new_delivery(key, alert, kind, recipient, channel, subject, status=FAILED, now=now)
         session.add(row)
     row.attempts += 1
     row.last_at = now
@@ -130,6 +116,24 @@ def record_attempt(
         row.status, row.error = FAILED, error[:2000]
     session.flush()
     return row
+
+
+def _new_delivery(
+    key: str,
+    alert: str,
+    kind: str,
+    recipient: str,
+    channel: str,
+    subject: str,
+    *,
+    status: str,
+    now: datetime,
+) -> AlertDelivery:
+    """A delivery not attempted yet, its texts cut to their columns' lengths."""
+    return AlertDelivery(
+        key=key, alert=alert[:500], kind=kind, recipient=recipient[:300], channel=channel[:100],
+        subject=subject[:500], status=status, attempts=0, error="", first_at=now, last_at=now,
+    )  # fmt: skip
 
 
 def last_digest(session: Session, role: str, cadence: str) -> AlertDigestRun | None:
