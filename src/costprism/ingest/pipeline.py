@@ -23,13 +23,20 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from costprism.errors import InputError, LedgerError, ValidationFailed
-from costprism.focus import clean_name
+from costprism.focus import ROW_ORDINAL_BITS, clean_name
 from costprism.ingest.checks import Check
 from costprism.ingest.files import COMPRESSED, TEXT_LINES, discover, record_lines, verify_gzip
 from costprism.ingest.findings import MAX_EXAMPLES, Finding, FindingReport
 from costprism.ingest.reader import ReadPlan, group_plans, null_literals, plan_read
-from costprism.ingest.scan import FileCounts, GroupScan, finding_rows, scan_group
-from costprism.ingest.slices import write_slices
+from costprism.ingest.scan import (
+    FileCounts,
+    GroupScan,
+    count_group,
+    finding_rows,
+    scan_group,
+    start_row_ids,
+)
+from costprism.ingest.slices import stage_slices
 from costprism.ledger import EPOCH, Ledger, SliceId
 from costprism.ledger.allocations import AllocationStore, AllocationVersion
 from costprism.ledger.quarantine import QUARANTINE_SCHEMA
@@ -111,7 +118,7 @@ def validate(
         run = _Run(
             plans=plans, connection=connection, options=options, ingest_id=0, spill=Path(spill)
         )
-        run.check(progress)
+        run.check(progress, write=False)
         connection.close()
     return run.result(versions={}, ingest_id=None)
 
@@ -138,11 +145,11 @@ def ingest(
                 ingest_id=ingest_id,
                 spill=spill,
             )
-            run.check(progress)
+            run.check(progress, write=True)
             run.refuse_if_failed()
             for dataset in run.datasets:
                 stagings[dataset] = ledger.table(dataset).staging(ingest_id)
-            run.write(stagings, progress)
+            run.stage(stagings)
             changes = run.slice_changes(ledger, stagings)
             versions = _commit(ledger, run, stagings, changes)
             rollup = run.refresh_rollup(ledger, versions, changes, progress)
@@ -185,15 +192,18 @@ class _Run:
     def failed(self) -> bool:
         return self.report.errors > 0 and not self.options.quarantine
 
-    def check(self, progress: Progress | None) -> None:
-        """Pass one over every group: typed rows and check flags into the spill folder,
-        counts per rule, then the first lines with findings."""
+    def check(self, progress: Progress | None, *, write: bool) -> None:
+        """The one pass over every group: its rows typed and checked, and (``write``)
+        written as ledger files into the spill folder; then counts per rule, and the first
+        lines with findings."""
         self._header_findings()
+        if write:
+            start_row_ids(self.connection, self.ingest_id << ROW_ORDINAL_BITS)
         for index, group in enumerate(self.groups):
             if progress:
                 progress("reading", _group_name(group))
-            path = self.spill / f"group-{index:04d}.parquet"
-            self.scans.append(_scanned_verified(group, self.connection, path))
+            folder = self.spill / f"group-{index:04d}" if write else None
+            self.scans.append(_scanned_verified(group, self, folder))
         counted = {name: n for scan in self.scans for name, n in scan.counts.items()}
         for plan in self.plans:
             self._summarize(plan, counted[plan.file.name])
@@ -307,24 +317,17 @@ class _Run:
                 counts=counts,
             )
 
-    def write(self, stagings: dict[str, Path], progress: Progress | None) -> None:
-        """Pass two over every scanned group: each slice's rows into the staging folder of
-        its dataset; a group's Parquet file is deleted once its slices are written."""
-        first_row = 0
+    def stage(self, stagings: dict[str, Path]) -> None:
+        """Every scanned group's valid files into the staging folder of its dataset."""
         for index, scan in enumerate(self.scans):
-            if progress:
-                progress("writing", _group_name(scan.plans))
-            self.slice_ids |= write_slices(
+            self.slice_ids |= stage_slices(
                 scan,
                 self.connection,
                 stagings[scan.plan.dataset],
                 source=self.options.source,
                 ingest_id=self.ingest_id,
                 group_index=index,
-                first_row=first_row,
             )
-            first_row += sum(c.rows for c in scan.counts.values())
-            scan.path.unlink(missing_ok=True)
 
     def slice_changes(self, ledger: Ledger, stagings: dict[str, Path]) -> list[SliceChange]:
         changes = []
@@ -452,18 +455,24 @@ class _Run:
         )
 
 
-def _scanned_verified(
-    group: Sequence[ReadPlan], connection: duckdb.DuckDBPyConnection, path: Path
-) -> GroupScan:
-    """Scan a group, with gzip files read to their end beside it (DuckDB misses a lost
-    trailer)."""
+def _scanned_verified(group: Sequence[ReadPlan], run: _Run, folder: Path | None) -> GroupScan:
+    """Scan a group (write it into ``folder``, or only count it), with gzip files read to
+    their end beside it (DuckDB misses a lost trailer)."""
+
+    def scan() -> GroupScan:
+        if folder is None:
+            return count_group(group, run.connection)
+        return scan_group(
+            group, run.connection, folder, source=run.options.source, ingest_id=run.ingest_id
+        )
+
     compressed = [p.file.path for p in group if p.file.format in COMPRESSED]
     if not compressed:
-        return scan_group(group, connection, path)
+        return scan()
     with ThreadPoolExecutor(max_workers=1) as pool:
         verified = pool.submit(_verify_all, compressed)
         try:
-            scanned = scan_group(group, connection, path)
+            scanned = scan()
         finally:
             verified.result()
     return scanned

@@ -1,37 +1,47 @@
-"""Pass one: each group of files read once, typed, checked and written to one Parquet file.
+"""The one pass: each group of files read once, typed, checked and written as ledger files.
 
-One streaming ``COPY (SELECT … FROM read_csv(…)) TO '<spill>/group-N.parquet'`` per read
-group (no temporary table, no ``PARTITION_BY``): every ledger column already in its ledger
-type, the extra columns, the input file's name, and the result of every check packed into
-integer *flag* columns (bit ``i`` of ``costprism:flags<k>`` is check ``62·k + i`` of
-``plan.checks``, errors first). DuckDB streams the scan in bounded memory; nothing is kept
-in memory between the read and the write.
+One streaming ``COPY (SELECT … FROM read_csv(…)) TO '<spill>/group-N' (PARTITION_BY …,
+RETURN_STATS)`` per read group: every ledger column already in its ledger type, the extra
+columns and ``x_SourceId``/``x_IngestId``/``x_RowId``, partitioned by
 
-The counts per file and rule are then one ``GROUP BY`` over the flag columns of that
-Parquet file (:func:`count_scan`); only when a count is not zero does :func:`finding_rows`
-read the original file again, in order, for the lines that hold findings.
+- the slice: a hash of (BillingAccountId, BillingPeriodStart);
+- the result of every check, packed into integer *flag* columns (bit ``i`` of
+  ``costprism:flags<k>`` is check ``62·k + i`` of ``plan.checks``, errors first);
+- the input file: a hash of its path.
+
+Partition values stay out of the files, so each file written is already a ledger file of
+one slice whose rows share their findings. ``RETURN_STATS`` reports each file's rows and
+partition values: the counts per file and rule come from it, with nothing read back. Files
+whose flags hold an error bit hold the rows with errors: they are left in the spill folder
+(under ``--quarantine``) or the import is refused before anything is moved.
+
+A dry run (``validate``) counts the same flags with one ``GROUP BY`` and writes nothing.
+Only when a count is not zero does :func:`finding_rows` read the original file again, in
+order, for the lines that hold findings.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import duckdb
 
+from costprism.errors import LedgerError
 from costprism.ingest.checks import Check, literal, quote, typed_name, with_typed
 from costprism.ingest.reader import ReadPlan, fetch_all, plan_relation, stream
 
 FLAG_BITS = 62  # checks per BIGINT flag column (the sign bit stays clear)
-# Rows per row group of a scan's Parquet file: each writer thread buffers one row group of
-# typed rows: at 61,440 or more, two threads reading two files spill past a 1 GB memory_limit
-# (and spilling doubles the CPU time of the scan).
-SCAN_ROW_GROUP = 30_720
+# Rows per row group of a written file, and per writer thread before it hands its rows to
+# the partitions: at DuckDB's defaults (122,880 and 524,288 rows) the threads buffer
+# quarter-GB groups of typed rows and spill past a 1 GB memory_limit, which doubles the CPU.
+ROW_GROUP = 30_720
+MAX_OPEN_FILES = 32  # partitions written at once; more are flushed and reopened
+ROW_SEQUENCE = "costprism_rows"
+SLICE_COLUMN = quote("costprism:slice")
 FILE_COLUMN = quote("costprism:file")
-# The scan file is read once more and deleted, so it is not compressed: on a 1M-line CUR,
-# LZ4 cost 15% more CPU in the import (dictionary encoding still keeps it at ~220 MB).
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -45,25 +55,48 @@ class FileCounts:
 
 
 @dataclass(frozen=True, kw_only=True)
+class Part:
+    """Rows of one input file, one slice and one set of findings: a written Parquet file
+    (``path``), or only counted (a dry run)."""
+
+    file: str  # the input file's name
+    slice: str  # the slice hash
+    flags: tuple[int, ...]
+    rows: int
+    path: Path | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
 class GroupScan:
-    """A group's rows as typed Parquet with their check flags, and what they counted."""
+    """A group's rows, written or counted, split by slice, file and findings."""
 
     plans: tuple[ReadPlan, ...]
-    path: Path
-    counts: dict[str, FileCounts]  # by file name
+    parts: tuple[Part, ...]
 
     @property
     def plan(self) -> ReadPlan:
         return self.plans[0]
 
     @property
-    def rejected(self) -> int:
-        return sum(c.rejected for c in self.counts.values())
+    def counts(self) -> dict[str, FileCounts]:
+        """Per input file name: rows, failures per check, rows with errors."""
+        errors = len(self.plan.errors)
+        checks = len(self.plan.checks)
+        counts = {}
+        for plan in self.plans:
+            mine = [p for p in self.parts if p.file == plan.file.name]
+            counts[plan.file.name] = FileCounts(
+                rows=sum(p.rows for p in mine),
+                found=tuple(sum(p.rows for p in mine if _fired(p.flags, i)) for i in range(checks)),
+                rejected=sum(p.rows for p in mine if _any_fired(p.flags, errors)),
+            )
+        return counts
 
     @property
-    def valid(self) -> str:
-        """SQL over the scan's Parquet that is true on rows without errors."""
-        return f"NOT ({any_error(self.plan)})" if self.rejected else "true"
+    def valid(self) -> list[Part]:
+        """The written parts without an error: the rows the import keeps."""
+        errors = len(self.plan.errors)
+        return [p for p in self.parts if not _any_fired(p.flags, errors)]
 
 
 def flag_name(index: int) -> str:
@@ -93,50 +126,123 @@ def has_flag(index: int) -> str:
     return f"({flag_name(column)} & {1 << bit}) <> 0"
 
 
-def any_error(plan: ReadPlan) -> str:
-    """SQL that is true where any of the plan's error checks fired."""
-    errors = [has_flag(i) for i in range(len(plan.errors))]
-    return " OR ".join(errors) or "false"
+def _fired(flags: Sequence[int], index: int) -> bool:
+    column, bit = divmod(index, FLAG_BITS)
+    return bool(flags[column] >> bit & 1)
+
+
+def _any_fired(flags: Sequence[int], first: int) -> bool:
+    """Whether any of the checks ``0 … first-1`` fired (the errors come first)."""
+    return any(_fired(flags, i) for i in range(first))
+
+
+def start_row_ids(connection: duckdb.DuckDBPyConnection, first: int) -> None:
+    """The sequence behind ``x_RowId``, from ``first`` (DuckDB draws it in parallel)."""
+    connection.execute(f"CREATE OR REPLACE SEQUENCE {ROW_SEQUENCE} START WITH {int(first)}")
 
 
 def scan_group(
-    group: Sequence[ReadPlan], connection: duckdb.DuckDBPyConnection, path: Path
+    group: Sequence[ReadPlan],
+    connection: duckdb.DuckDBPyConnection,
+    folder: Path,
+    *,
+    source: str,
+    ingest_id: int,
 ) -> GroupScan:
-    """Read a group's files once into ``path`` (typed rows plus flags), then count."""
+    """Read a group's files once into ledger files under ``folder``, partitioned by slice,
+    findings and file (call :func:`start_row_ids` first)."""
     plan = group[0]
+    keys = [SLICE_COLUMN, *(flag_name(k) for k in range(_flag_count(plan.checks))), FILE_COLUMN]
+    select = [
+        *_ledger_columns(plan),
+        f"{literal(source)} AS x_SourceId",
+        f"CAST({int(ingest_id)} AS BIGINT) AS x_IngestId",
+        f"nextval({literal(ROW_SEQUENCE)}) AS x_RowId",
+        *_partition_columns(plan),
+    ]
+    relation = with_typed(plan.columns, plan_relation(group, filename=True))
+    sql = (
+        f"COPY (SELECT {', '.join(select)} FROM {relation}) TO {literal(str(folder))} "
+        f"(FORMAT parquet, PARTITION_BY ({', '.join(keys)}), ROW_GROUP_SIZE {ROW_GROUP}, "
+        "RETURN_STATS true)"
+    )
+    connection.execute(f"SET partitioned_write_flush_threshold = {ROW_GROUP}")
+    connection.execute(f"SET partitioned_write_max_open_files = {MAX_OPEN_FILES}")
+    names = _file_names(group, connection)
+    parts = [
+        _part(names, row[5], int(row[1]), Path(row[0])) for row in fetch_all(group, connection, sql)
+    ]
+    return GroupScan(plans=tuple(group), parts=tuple(parts))
+
+
+def count_group(group: Sequence[ReadPlan], connection: duckdb.DuckDBPyConnection) -> GroupScan:
+    """Count a group's rows by file and findings, writing nothing (a dry run)."""
+    plan = group[0]
+    flags = [flag_name(k) for k in range(_flag_count(plan.checks))]
+    relation = with_typed(plan.columns, plan_relation(group, filename=True))
+    inner = f"SELECT {', '.join(flag_columns(plan.checks))}, {_file_hash()} FROM {relation}"
+    sql = f"SELECT {FILE_COLUMN}, {', '.join(flags)}, count(*) FROM ({inner}) GROUP BY ALL"
+    names = _file_names(group, connection)
+    parts = []
+    for row in fetch_all(group, connection, sql):
+        values = dict(zip([_key(FILE_COLUMN), *map(_key, flags)], row[:-1], strict=True))
+        parts.append(_part(names, values, int(row[-1]), None))
+    return GroupScan(plans=tuple(group), parts=tuple(parts))
+
+
+def _ledger_columns(plan: ReadPlan) -> list[str]:
     typed = [f"{typed_name(c.spec)} AS {quote(c.spec.name)}" for c in plan.columns]
     extras = [f"CAST({quote(src)} AS VARCHAR) AS {quote(name)}" for name, src in plan.extras]
-    select = [*typed, *extras, *flag_columns(plan.checks), f"filename AS {FILE_COLUMN}"]
-    relation = with_typed(plan.columns, plan_relation(group, filename=True))
-    target = literal(str(path))
-    sql = (
-        f"COPY (SELECT {', '.join(select)} FROM {relation}) TO {target} "
-        f"(FORMAT parquet, ROW_GROUP_SIZE {SCAN_ROW_GROUP}, COMPRESSION uncompressed)"
+    return typed + extras
+
+
+def _partition_columns(plan: ReadPlan) -> list[str]:
+    names = {c.spec.name: c.spec for c in plan.columns}
+    if plan.dataset == "contract_commitment":
+        slice_hash = "CAST(0 AS UBIGINT)"  # the dataset is one slice
+    else:
+        account, start = names["BillingAccountId"], names["BillingPeriodStart"]
+        slice_hash = f"hash({typed_name(account)}, {typed_name(start)})"
+    return [f"{slice_hash} AS {SLICE_COLUMN}", *flag_columns(plan.checks), _file_hash()]
+
+
+def _file_hash() -> str:
+    return f"hash(filename) AS {FILE_COLUMN}"
+
+
+def _file_names(group: Sequence[ReadPlan], connection: duckdb.DuckDBPyConnection) -> dict[str, str]:
+    """Each file's path hash (as a partition value) → its name."""
+    paths = [str(p.file.path) for p in group]
+    hashes = fetch_all(
+        group,
+        connection,
+        f"SELECT {', '.join(f'CAST(hash({literal(p)}) AS VARCHAR)' for p in paths)}",
+    )[0]
+    if len(set(hashes)) < len(paths):
+        raise LedgerError(
+            f"two input file paths hash alike ({', '.join(paths)}); import them separately",
+            code="ledger.hash_collision",
+        )
+    return {str(h): p.file.name for h, p in zip(hashes, group, strict=True)}
+
+
+def _key(column: str) -> str:
+    """A quoted partition column's name as RETURN_STATS reports it."""
+    return column[1:-1].replace('""', '"')
+
+
+def _part(names: dict[str, str], values: Mapping[str, Any], rows: int, path: Path | None) -> Part:
+    """A part from its partition values (or a dry run's group keys)."""
+    flags: list[int] = []
+    while (flag := _key(flag_name(len(flags)))) in values:
+        flags.append(int(values[flag]))
+    return Part(
+        file=names[str(values[_key(FILE_COLUMN)])],
+        slice=str(values.get(_key(SLICE_COLUMN), "")),
+        flags=tuple(flags),
+        rows=rows,
+        path=path,
     )
-    fetch_all(group, connection, sql)
-    return GroupScan(plans=tuple(group), path=path, counts=count_scan(group, connection, path))
-
-
-def count_scan(
-    group: Sequence[ReadPlan], connection: duckdb.DuckDBPyConnection, path: Path
-) -> dict[str, FileCounts]:
-    """Per file of a scanned group: rows, failures per check, rows with errors."""
-    plan = group[0]
-    flags = ", ".join(flag_name(k) for k in range(_flag_count(plan.checks)))
-    per_check = "".join(f", sum(n) FILTER (WHERE {has_flag(i)})" for i in range(len(plan.checks)))
-    sql = (
-        f"SELECT {FILE_COLUMN}, sum(n), sum(n) FILTER (WHERE {any_error(plan)}){per_check} "
-        f"FROM (SELECT {FILE_COLUMN}, {flags}, count(*) AS n FROM {parquet(path)} GROUP BY ALL) "
-        f"GROUP BY {FILE_COLUMN}"
-    )
-    found = {str(row[0]): row[1:] for row in fetch_all(group, connection, sql)}
-    empty = (0, 0, *(0 for _ in plan.checks))
-    return {p.file.name: _file_counts(found.get(str(p.file.path), empty)) for p in group}
-
-
-def _file_counts(row: Sequence[Any]) -> FileCounts:
-    rows, rejected, *found = (int(n or 0) for n in row)
-    return FileCounts(rows=rows, found=tuple(found), rejected=rejected)
 
 
 def finding_rows(
@@ -173,6 +279,6 @@ def _finding_sql(plan: ReadPlan, checks: Sequence[Check], limit: int | None) -> 
     )
 
 
-def parquet(path: Path) -> str:
-    """A scan's Parquet file as a DuckDB relation."""
-    return f"read_parquet({literal(str(path))})"
+def parquet(paths: Iterable[Path]) -> str:
+    """Written files as one DuckDB relation."""
+    return f"read_parquet([{', '.join(literal(str(p)) for p in paths)}])"

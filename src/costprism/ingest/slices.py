@@ -1,32 +1,35 @@
-"""Pass two: each slice of a scanned group written as one Parquet file in ledger form.
+"""A scanned group's valid files moved into the slice folders of a table's staging folder.
 
-A slice's file is one plain ``COPY (SELECT <ledger columns> FROM <group Parquet> WHERE
-<slice> AND <no error>)``: a columnar read of the typed rows pass one wrote, not a second
-parse of the input (one COPY per slice beats one partitioned COPY, which also ran out of
-memory at 1 GB). The flag columns stay behind; under ``--quarantine`` the rows with an
-error bit are left out.
+The scan wrote ledger files already (see :mod:`costprism.ingest.scan`); what is left is to
+name each file's slice and move it: ``<staging>/x_Slice=<key>/part-<ingest>-<group>-<n>``.
+A file's slice is read from the file itself (its BillingAccountId and BillingPeriodStart,
+two columns), which also proves that the slice hash it was partitioned by held one slice.
 
-``x_RowId`` is the ingest id in the high bits and, below, the row's position in its
-group's Parquet file plus the rows of the groups before it: unique in the ledger, stable
-for as long as the slice is not re-imported. (A sequence would do too, but ``nextval``
-makes DuckDB write each slice on one thread; the file row number keeps it parallel.)
+Files with errors never get here: the import is refused, or (``--quarantine``) they stay in
+the spill folder. A slice that a group split into many small files (many input files read
+together, or many combinations of warnings) is rewritten as one file, so that the ledger
+does not fill with small files.
 """
 
 from __future__ import annotations
 
+import os
+from collections import defaultdict
 from datetime import datetime
 from pathlib import Path
 
 import duckdb
 
-from costprism.focus import ROW_ORDINAL_BITS
-from costprism.ingest.checks import literal, quote
+from costprism.errors import LedgerError
+from costprism.ingest.checks import literal
 from costprism.ingest.reader import fetch_all
-from costprism.ingest.scan import GroupScan, parquet
+from costprism.ingest.scan import GroupScan, Part, parquet
 from costprism.ledger.store import EPOCH, SLICE_COLUMN, SliceId
 
+MAX_PARTS = 8  # files of one slice from one group before they are rewritten as one
 
-def write_slices(
+
+def stage_slices(
     scan: GroupScan,
     connection: duckdb.DuckDBPyConnection,
     target: Path,
@@ -34,60 +37,57 @@ def write_slices(
     source: str,
     ingest_id: int,
     group_index: int,
-    first_row: int,
 ) -> dict[str, SliceId]:
-    """Each slice of a scanned group's valid rows as one Parquet file in
-    ``target/x_Slice=<key>/``; returns the slices written, by key. ``first_row`` is the
-    number of rows the ingest's earlier groups hold (their row ids come first)."""
-    numbered = f"read_parquet({literal(str(scan.path))}, file_row_number = true)"
-    columns = _ledger_columns(scan, source, ingest_id, first_row)
-    select = f"SELECT {', '.join(columns)} FROM {numbered}"
+    """Move a scanned group's valid files into ``target/x_Slice=<key>/``; returns the slices
+    written, by key."""
+    by_slice: dict[SliceId, list[Path]] = defaultdict(list)
+    for part, slice_id in _slice_of(scan, connection, source):
+        assert part.path is not None
+        by_slice[slice_id].append(part.path)
     written: dict[str, SliceId] = {}
-    for number, (slice_id, where) in enumerate(_slices(scan, connection, source)):
+    for slice_id, paths in by_slice.items():
         folder = target / f"{SLICE_COLUMN}={slice_id.key}"
         folder.mkdir(parents=True, exist_ok=True)
-        file = folder / f"part-{ingest_id:08d}-{group_index:04d}-{number:05d}.parquet"
-        sql = f"COPY ({select} WHERE {where}) TO {literal(str(file))} (FORMAT parquet)"
-        fetch_all(scan.plans, connection, sql)
+        name = f"part-{ingest_id:08d}-{group_index:04d}"
+        if len(paths) > MAX_PARTS:
+            file = folder / f"{name}-00000.parquet"
+            sql = f"COPY (SELECT * FROM {parquet(paths)}) TO {literal(str(file))} (FORMAT parquet)"
+            fetch_all(scan.plans, connection, sql)
+            for path in paths:
+                path.unlink()
+        else:
+            for number, path in enumerate(paths):
+                os.replace(path, folder / f"{name}-{number:05d}.parquet")
         written[slice_id.key] = slice_id
     return written
 
 
-def _ledger_columns(scan: GroupScan, source: str, ingest_id: int, first_row: int) -> list[str]:
-    plan = scan.plan
-    base = (ingest_id << ROW_ORDINAL_BITS) + first_row
-    return [
-        *(quote(c.spec.name) for c in plan.columns),
-        *(quote(name) for name, _ in plan.extras),
-        f"{literal(source)} AS x_SourceId",
-        f"CAST({ingest_id} AS BIGINT) AS x_IngestId",
-        f"CAST({base} AS BIGINT) + file_row_number AS x_RowId",
-    ]
-
-
-def _slices(
+def _slice_of(
     scan: GroupScan, connection: duckdb.DuckDBPyConnection, source: str
-) -> list[tuple[SliceId, str]]:
-    """Each slice among the scan's valid rows, with the SQL condition that selects it."""
+) -> list[tuple[Part, SliceId]]:
     valid = scan.valid
+    if not valid:
+        return []
     if scan.plan.dataset == "contract_commitment":
-        return [(SliceId(source=source, billing_account_id="", billing_period_start=EPOCH), valid)]
+        one = SliceId(source=source, billing_account_id="", billing_period_start=EPOCH)
+        return [(part, one) for part in valid]
+    paths = {str(p.path): p for p in valid}
+    files = ", ".join(literal(path) for path in paths)
     sql = (
-        'SELECT DISTINCT "BillingAccountId", "BillingPeriodStart" '
-        f"FROM {parquet(scan.path)} WHERE {valid}"
+        'SELECT filename, count(DISTINCT ("BillingAccountId", "BillingPeriodStart")), '
+        'min("BillingAccountId"), min("BillingPeriodStart") '
+        f"FROM read_parquet([{files}], filename = true) GROUP BY filename"
     )
-    found = fetch_all(scan.plans, connection, sql)
-    return [
-        (
-            SliceId(source=source, billing_account_id=account, billing_period_start=start),
-            valid if len(found) == 1 else f"{_is_slice(account, start)} AND {valid}",
-        )
-        for account, start in found
-    ]
+    found = []
+    for path, distinct, account, start in fetch_all(scan.plans, connection, sql):
+        if distinct != 1:  # two slices hashed alike: never seen, but never silently merged
+            raise LedgerError(
+                f"{path}: rows of {distinct} slices were written together; import again",
+                code="ledger.slice_hash",
+            )
+        found.append((paths[str(path)], _slice_id(source, str(account), start)))
+    return found
 
 
-def _is_slice(account: str, start: datetime) -> str:
-    return (
-        f'"BillingAccountId" = {literal(account)} '
-        f'AND "BillingPeriodStart" = {literal(start.isoformat())}::TIMESTAMPTZ'
-    )
+def _slice_id(source: str, account: str, start: datetime) -> SliceId:
+    return SliceId(source=source, billing_account_id=account, billing_period_start=start)
