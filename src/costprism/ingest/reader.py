@@ -197,9 +197,12 @@ def null_literals(plan: ReadPlan, sample_rows: int = 10_000) -> dict[str, int]:
     if plan.file.format not in TEXT_LINES:
         return {}
     counts = dict.fromkeys(plan.file.header, 0)
+    literals = frozenset(NULL_LITERALS)
     for row in csv_rows(plan.file.path, plan.file.format, sample_rows):
+        if literals.isdisjoint(row):
+            continue
         for name, value in zip(plan.file.header, row, strict=False):
-            if value in NULL_LITERALS:
+            if value in literals:
                 counts[name] += 1
     return {name: n for name, n in counts.items() if n}
 

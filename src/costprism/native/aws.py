@@ -475,20 +475,23 @@ def _unit(column: str) -> str:
 
 
 def _resource_type() -> str:
+    """``service:kind`` from an ARN (two regular expressions on the usual ARN, where the
+    kind follows the account: ``…:db:orders``, ``…:instance/i-…``), the service alone from
+    other ARNs, else by ID prefix, else the product code."""
     arn = r"^arn:[^:]+:([^:]+):[^:]*:[^:]*:(.+)$"
-    kind = r"^([^:/]+)[:/]"
+    with_kind = r"^arn:[^:]+:([^:]+):[^:]*:[^:]*:([^:/]+)[:/].*$"
+    is_arn = f"starts_with({_RESOURCE}, 'arn:')"
     prefixes = " ".join(
         f"WHEN starts_with({_RESOURCE}, {literal(p)}) THEN {literal(t)}"
         for p, t in sorted(RESOURCE_PREFIXES.items(), key=lambda e: -len(e[0]))
     )
     service = f"regexp_extract({_RESOURCE}, {literal(arn)}, 1)"
-    rest = f"regexp_extract({_RESOURCE}, {literal(arn)}, 2)"
     return (
         f"CASE WHEN {_RESOURCE} IS NULL THEN NULL "
-        f"WHEN regexp_matches({_RESOURCE}, {literal(arn)}) THEN "
-        f"CASE WHEN regexp_matches({rest}, {literal(kind)}) "
-        f"THEN {service} || ':' || regexp_extract({rest}, {literal(kind)}, 1) "
-        f"WHEN {service} = 's3' THEN 's3:bucket' ELSE {service} END "
+        f"WHEN {is_arn} AND regexp_matches({_RESOURCE}, {literal(with_kind)}) "
+        f"THEN regexp_replace({_RESOURCE}, {literal(with_kind)}, '\\1:\\2') "
+        f"WHEN {is_arn} AND regexp_matches({_RESOURCE}, {literal(arn)}) "
+        f"THEN CASE WHEN {service} = 's3' THEN 's3:bucket' ELSE {service} END "
         f"{prefixes} "
         "WHEN `lineItem/ProductCode` = 'AmazonS3' THEN 's3:bucket' "
         "ELSE `lineItem/ProductCode` END"
