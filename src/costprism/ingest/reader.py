@@ -4,8 +4,9 @@
 checks; :func:`group_plans` puts files of one layout (CSV, gzip CSV or Parquet, same
 header) together so that small part files share one scan; :func:`relation_of` is the
 ``read_csv``/``read_parquet`` call that reads them as text. DuckDB errors are turned into
-:class:`~costprism.errors.InputError` naming the file. The passes themselves are
-:mod:`costprism.ingest.scan` (read, type, check) and :mod:`costprism.ingest.slices` (write).
+:class:`~costprism.errors.InputError` naming the file. The pass itself is
+:mod:`costprism.ingest.scan` (read, type, check, write); :mod:`costprism.ingest.slices`
+moves what it wrote into the slices.
 """
 
 from __future__ import annotations
