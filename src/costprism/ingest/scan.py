@@ -169,6 +169,8 @@ def scan_group(
     connection.execute(f"SET partitioned_write_flush_threshold = {ROW_GROUP}")
     connection.execute(f"SET partitioned_write_max_open_files = {MAX_OPEN_FILES}")
     names = _file_names(group, connection)
+    # RETURN_STATS: filename, count, file_size_bytes, footer_size_bytes, column_statistics,
+    # partition_keys (a map of the partition values, as text)
     parts = [
         _part(names, row[5], int(row[1]), Path(row[0])) for row in fetch_all(group, connection, sql)
     ]
@@ -212,18 +214,16 @@ def _file_hash() -> str:
 
 def _file_names(group: Sequence[ReadPlan], connection: duckdb.DuckDBPyConnection) -> dict[str, str]:
     """Each file's path hash (as a partition value) → its name."""
-    paths = [str(p.file.path) for p in group]
-    hashes = fetch_all(
-        group,
-        connection,
-        f"SELECT {', '.join(f'CAST(hash({literal(p)}) AS VARCHAR)' for p in paths)}",
-    )[0]
-    if len(set(hashes)) < len(paths):
+    paths = {str(p.file.path): p.file.name for p in group}
+    listed = ", ".join(literal(path) for path in paths)
+    sql = f"SELECT path, CAST(hash(path) AS VARCHAR) FROM unnest([{listed}]) AS paths(path)"
+    names = {str(h): paths[str(path)] for path, h in fetch_all(group, connection, sql)}
+    if len(names) < len(paths):
         raise LedgerError(
             f"two input file paths hash alike ({', '.join(paths)}); import them separately",
             code="ledger.hash_collision",
         )
-    return {str(h): p.file.name for h, p in zip(hashes, group, strict=True)}
+    return names
 
 
 def _key(column: str) -> str:

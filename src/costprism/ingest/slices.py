@@ -82,8 +82,9 @@ def _slice_of(
     for path, distinct, account, start in fetch_all(scan.plans, connection, sql):
         if distinct != 1:  # two slices hashed alike: never seen, but never silently merged
             raise LedgerError(
-                f"{path}: rows of {distinct} slices were written together; import again",
-                code="ledger.slice_hash",
+                f"{path}: rows of {distinct} slices hashed alike and were written together; "
+                "nothing was stored — import the billing accounts' files in separate runs",
+                code="ledger.hash_collision",
             )
         found.append((paths[str(path)], _slice_id(source, str(account), start)))
     return found
