@@ -11,6 +11,7 @@ from sqlalchemy import select
 from costprism.alerts.config import parse_config
 from costprism.alerts.store import (
     CLAIM_SECONDS,
+    Delivery,
     channel_record,
     claim,
     delivery_key,
@@ -46,13 +47,19 @@ def test_the_key_tells_alert_recipient_channel_and_address_apart() -> None:
 
 def test_a_failure_then_a_success_is_one_delivery_with_two_attempts(db: Database) -> None:
     key = delivery_key("budget:b:2026-05-01:actual:80", "user:ada", "email", "a@example.com")
-    fields = {"alert": "budget:b:2026-05-01:actual:80", "kind": "budget",
-              "recipient": "user:ada", "channel": "email", "subject": "s"}  # fmt: skip
+    delivery = Delivery(
+        key=key,
+        alert="budget:b:2026-05-01:actual:80",
+        kind="budget",
+        recipient="user:ada",
+        channel="email",
+        subject="s",
+    )
     with db.session() as session:
-        failed = record_attempt(session, key, error="HTTP 500", now=T0, **fields)
+        failed = record_attempt(session, delivery, error="HTTP 500", now=T0)
         assert (failed.status, failed.attempts, failed.sent_at) == ("failed", 1, None)
     with db.session() as session:
-        sent = record_attempt(session, key, error=None, now=T1, **fields)
+        sent = record_attempt(session, delivery, error=None, now=T1)
         assert (sent.status, sent.attempts, sent.error, sent.sent_at) == ("sent", 2, "", T1)
         assert (sent.first_at, sent.last_at) == (T0, T1)
     with db.session() as session:
@@ -94,19 +101,20 @@ def test_the_last_digest_of_a_role_is_the_newest(db: Database) -> None:
 
 def test_only_one_run_claims_a_delivery_and_a_stale_claim_is_taken_over(db: Database) -> None:
     key = delivery_key("anomaly:f", "user:ada", "email", "ada@example.com")
-    fields = {"alert": "anomaly:f", "kind": "cost", "recipient": "user:ada",
-              "channel": "email", "subject": "s"}  # fmt: skip
+    delivery = Delivery(
+        key=key, alert="anomaly:f", kind="cost", recipient="user:ada", channel="email", subject="s"
+    )
     with db.session() as session:
-        assert claim(session, key, now=T0, **fields)
+        assert claim(session, delivery, now=T0)
     with db.session() as session:  # another run while the first is sending
-        assert not claim(session, key, now=T0 + timedelta(seconds=5), **fields)
+        assert not claim(session, delivery, now=T0 + timedelta(seconds=5))
     stale = T0 + timedelta(seconds=CLAIM_SECONDS + 1)
     with db.session() as session:  # the first run died: its claim is taken over
-        assert claim(session, key, now=stale, **fields)
+        assert claim(session, delivery, now=stale)
     with db.session() as session:
-        record_attempt(session, key, error=None, now=stale, **fields)
+        record_attempt(session, delivery, error=None, now=stale)
     with db.session() as session:  # sent: nobody claims it again
-        assert not claim(session, key, now=stale + timedelta(days=1), **fields)
+        assert not claim(session, delivery, now=stale + timedelta(days=1))
         found = find_delivery(session, key)
         assert found is not None
         assert (found.status, found.attempts) == ("sent", 1)
@@ -114,9 +122,10 @@ def test_only_one_run_claims_a_delivery_and_a_stale_claim_is_taken_over(db: Data
 
 def test_two_runs_racing_for_a_new_delivery_insert_it_once(db: Database) -> None:
     key = delivery_key("anomaly:g", "user:ada", "email", "ada@example.com")
-    fields = {"alert": "anomaly:g", "kind": "cost", "recipient": "user:ada",
-              "channel": "email", "subject": "s"}  # fmt: skip
+    delivery = Delivery(
+        key=key, alert="anomaly:g", kind="cost", recipient="user:ada", channel="email", subject="s"
+    )
     with db.session() as first, db.session() as second:
-        assert claim(first, key, now=T0, **fields)
+        assert claim(first, delivery, now=T0)
         first.commit()
-        assert not claim(second, key, now=T0, **fields)
+        assert not claim(second, delivery, now=T0)

@@ -4,6 +4,7 @@ to whom on which channel, with failures and attempts) and the digest runs."""
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -23,6 +24,27 @@ def delivery_key(alert: str, recipient: str, channel: str, target: str) -> str:
     """The identity of one alert for one recipient on one channel (and address)."""
     text = "\n".join((alert, recipient, channel, target))
     return hashlib.sha256(text.encode()).hexdigest()
+
+
+@dataclass(frozen=True, kw_only=True)
+class Delivery:
+    """What identifies and describes one delivery (its row's key and texts)."""
+
+    key: str  # delivery_key(...)
+    alert: str
+    kind: str
+    recipient: str
+    channel: str
+    subject: str
+
+    def new_row(self, *, status: str, now: datetime) -> AlertDelivery:
+        """A delivery not attempted yet, its texts cut to their columns' lengths."""
+        return AlertDelivery(
+            key=self.key, alert=self.alert[:500], kind=self.kind,
+            recipient=self.recipient[:300], channel=self.channel[:100],
+            subject=self.subject[:500], status=status, attempts=0, error="", first_at=now,
+            last_at=now,
+        )  # fmt: skip
 
 
 def sync_channels(session: Session, config: AlertsConfig, now: datetime | None = None) -> None:
@@ -49,26 +71,15 @@ def find_delivery(session: Session, key: str) -> AlertDelivery | None:
     return session.scalars(select(AlertDelivery).where(AlertDelivery.key == key)).one_or_none()
 
 
-def claim(
-    session: Session,
-    key: str,
-    *,
-    alert: str,
-    kind: str,
-    recipient: str,
-    channel: str,
-    subject: str,
-    now: datetime,
-) -> bool:
+def claim(session: Session, delivery: Delivery, *, now: datetime) -> bool:
     """Mark the delivery ``sending`` for this run, before sending; False when it was sent
     or another run (the server's schedule, a cron job) is sending it right now. The unique
     key makes two runs that race for a new delivery insert it once."""
-    row = find_delivery(session, key)
+    row = find_delivery(session, delivery.key)
     if row is None:
         try:
             with session.begin_nested():
-                session.add(_new_delivery(key, alert, kind, recipient, channel, subject,
-                                          status=SENDING, now=now))  # fmt: skip
+                session.add(delivery.new_row(status=SENDING, now=now))
         except IntegrityError:
             return False
         return True
@@ -90,50 +101,23 @@ def claim(
 
 
 def record_attempt(
-    session: Session,
-    key: str,
-    *,
-    alert: str,
-    kind: str,
-    recipient: str,
-    channel: str,
-    subject: str,
-    error: str | None,
-    now: datetime | None = None,
+    session: Session, delivery: Delivery, *, error: str | None, now: datetime | None = None
 ) -> AlertDelivery:
     """Add or update the delivery: ``sent`` when ``error`` is None, else ``failed``."""
     now = now or utcnow()
-    row = find_delivery(session, key)
+    row = find_delivery(session, delivery.key)
     if row is None:
-        row = _new_delivery(key, alert, kind, recipient, channel, subject, status=FAILED, now=now)
+        row = delivery.new_row(status=FAILED, now=now)
         session.add(row)
     row.attempts += 1
     row.last_at = now
-    row.subject = subject[:500]
+    row.subject = delivery.subject[:500]
     if error is None:
         row.status, row.error, row.sent_at = SENT, "", now
     else:
         row.status, row.error = FAILED, error[:2000]
     session.flush()
     return row
-
-
-def _new_delivery(
-    key: str,
-    alert: str,
-    kind: str,
-    recipient: str,
-    channel: str,
-    subject: str,
-    *,
-    status: str,
-    now: datetime,
-) -> AlertDelivery:
-    """A delivery not attempted yet, its texts cut to their columns' lengths."""
-    return AlertDelivery(
-        key=key, alert=alert[:500], kind=kind, recipient=recipient[:300], channel=channel[:100],
-        subject=subject[:500], status=status, attempts=0, error="", first_at=now, last_at=now,
-    )  # fmt: skip
 
 
 def last_digest(session: Session, role: str, cadence: str) -> AlertDigestRun | None:

@@ -52,6 +52,7 @@ from costprism.alerts.routing import (
 )
 from costprism.alerts.store import (
     SENT,
+    Delivery,
     channel_record,
     claim,
     delivery_key,
@@ -97,6 +98,13 @@ class Planned:
     @property
     def to(self) -> str:
         return self.target or self.recipient.key
+
+    @property
+    def delivery(self) -> Delivery:
+        return Delivery(
+            key=self.key, alert=self.alert, kind=self.kind, recipient=self.recipient.key,
+            channel=self.channel, subject=self.message.subject,
+        )  # fmt: skip
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -243,9 +251,7 @@ def _deliver(
     if dry_run:
         return Outcome(planned=planned, status="would-send")
     with db.session() as session:
-        claimed = claim(session, planned.key, alert=planned.alert, kind=planned.kind,
-                        recipient=planned.recipient.key, channel=planned.channel,
-                        subject=planned.message.subject, now=now)  # fmt: skip
+        claimed = claim(session, planned.delivery, now=now)
     if not claimed:
         with db.session() as session:
             found = find_delivery(session, planned.key)
@@ -265,17 +271,7 @@ def _deliver(
     except SendFailed as failure:
         error = failure.message
     with db.session() as session:
-        record_attempt(
-            session,
-            planned.key,
-            alert=planned.alert,
-            kind=planned.kind,
-            recipient=planned.recipient.key,
-            channel=planned.channel,
-            subject=planned.message.subject,
-            error=error,
-            now=now,
-        )
+        record_attempt(session, planned.delivery, error=error, now=now)
     return Outcome(planned=planned, status="sent" if error is None else "failed", error=error)
 
 
